@@ -1,0 +1,103 @@
+/* attn.c — the attention entry point: validates operands, dispatches by method
+ * and device, and fills the per-call statistics. */
+#include "attn.h"
+
+#include <stdlib.h> /* calloc, free */
+#include <string.h> /* strcmp, memset */
+#include <time.h>   /* clock_gettime */
+
+#include "../dit/op_check.h" /* dit_check_operand */
+
+struct attn_ctx {
+    dit_backend *be;
+};
+
+dit_status attn_ctx_create(dit_backend *be, attn_ctx **out) {
+    attn_ctx *c = calloc(1, sizeof *c);
+    if (!c) return DIT_FAIL(&be->err, DIT_ERR_OOM, "attention context");
+    c->be = be;
+    *out = c;
+    return DIT_OK;
+}
+
+void attn_ctx_destroy(attn_ctx **ctx) {
+    if (!ctx || !*ctx) return;
+    free(*ctx);
+    *ctx = NULL;
+}
+
+const char *attn_method_name(attn_method m) {
+    switch (m) {
+    case ATTN_METHOD_DENSE: return "dense";
+    case ATTN_METHOD_RECTIFIED: return "rectified";
+    case ATTN_METHOD_SLA: return "sla";
+    }
+    return "?";
+}
+
+int attn_method_parse(const char *s) {
+    if (!strcmp(s, "dense")) return ATTN_METHOD_DENSE;
+    if (!strcmp(s, "rectified")) return ATTN_METHOD_RECTIFIED;
+    if (!strcmp(s, "sla")) return ATTN_METHOD_SLA;
+    return -1;
+}
+
+attn_params attn_params_default(attn_method m) {
+    attn_params p;
+    memset(&p, 0, sizeof p);
+    p.method = m;
+    p.rect.drop_rate = 0.75f;
+    p.rect.tau = 0.3f;
+    p.rect.gapr = 1;
+    p.rect.neighbors = 1;
+    p.rect.forced_square = 1;
+    p.sla.topk = 0.05f;
+    p.sla.variant = ATTN_SLA_MAIN;
+    p.sla.block_q = 128;
+    p.sla.block_k = 64;
+    return p;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, const dit_tensor *q,
+                        const dit_tensor *k, const dit_tensor *v, attn_stats *stats) {
+    dit_backend *be = ctx->be;
+    unsigned mask = DIT_MASK(be->act_dtype);
+    DIT_TRY(dit_check_operand(be, "attention", "q", q, mask));
+    DIT_TRY(dit_check_operand(be, "attention", "k", k, mask));
+    DIT_TRY(dit_check_operand(be, "attention", "v", v, mask));
+    DIT_TRY(dit_check_operand(be, "attention", "out", out, mask));
+    if (q->ndim != 3 || k->ndim != 3 || v->ndim != 3 || k->ne[1] != q->ne[1] || k->ne[2] != q->ne[2] ||
+        !dit_tensor_same_shape(k, v) || !dit_tensor_same_shape(out, q))
+        return DIT_FAIL(&be->err, DIT_ERR_SHAPE,
+                        "attention: expected q/out [Sq, H, D] and k/v [Sk, H, D]; got q %lldx%lldx%lld, k %lldx%lldx%lld",
+                        (long long)q->ne[0], (long long)q->ne[1], (long long)q->ne[2], (long long)k->ne[0],
+                        (long long)k->ne[1], (long long)k->ne[2]);
+    attn_stats local;
+    attn_stats *st = stats ? stats : &local;
+    int64_t *per_head = st->selected_per_head;
+    memset(st, 0, sizeof *st);
+    st->selected_per_head = per_head;
+    st->method = call->params.method;
+    st->heads = (int)q->ne[1];
+    double t0 = now_ms();
+    dit_status s;
+    switch (call->params.method) {
+    case ATTN_METHOD_DENSE:
+        if (be->device == DIT_DEVICE_CPU) s = attn_dense_cpu(be, call, out, q, k, v);
+        else s = DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "dense attention is not built for backend '%s'", be->name);
+        st->sparsity = 0;
+        break;
+    default:
+        s = DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "attention method '%s' is not available on backend '%s'",
+                     attn_method_name(call->params.method), be->name);
+    }
+    st->ms_total = now_ms() - t0;
+    if (call->params.method == ATTN_METHOD_DENSE) st->ms_kernel = st->ms_total;
+    return s;
+}

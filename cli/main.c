@@ -1,0 +1,72 @@
+/* main.c — `spadit <command> [flags]`: dispatch to the subcommands. */
+#include <stdio.h>  /* fprintf */
+#include <stdlib.h> /* strtoll, strtod */
+#include <string.h> /* strcmp */
+#include <errno.h>  /* errno */
+
+#include "cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "spadit — video diffusion transformers with sparse attention\n\n"
+            "usage: spadit <command> [options]\n\n"
+            "commands:\n"
+            "  info MODEL            family, layout, config, parameters, dtypes, bytes on disk\n"
+            "  forward [MODEL]       one DiT forward on random inputs (default: the bundled model)\n"
+            "  help                  this text\n\n"
+            "Run 'spadit <command> --help' for a command's options.\n");
+}
+
+int cli_fail(const char *msg) {
+    fprintf(stderr, "spadit: error: %s\n", msg);
+    return 1;
+}
+
+int cli_parse_int(const char *flag, const char *val, long long lo, long long hi, long long *out) {
+    if (!val) {
+        fprintf(stderr, "spadit: error: %s needs a value\n", flag);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(val, &end, 10);
+    if (errno || end == val || *end || v < lo || v > hi) {
+        fprintf(stderr, "spadit: error: %s expects an integer in [%lld, %lld], got '%s'\n", flag, lo, hi, val);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_parse_float(const char *flag, const char *val, double lo, double hi, double *out) {
+    if (!val) {
+        fprintf(stderr, "spadit: error: %s needs a value\n", flag);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (errno || end == val || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "spadit: error: %s expects a number in [%g, %g], got '%s'\n", flag, lo, hi, val);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "forward")) return cmd_forward(argc - 1, argv + 1);
+    fprintf(stderr, "spadit: error: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

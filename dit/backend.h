@@ -1,0 +1,108 @@
+/* backend.h — the backend interface: memory, transfers and the ops the models need.
+ *
+ * A backend is a struct of function pointers plus its private context (ggml's
+ * backend vtable, reduced to what spadit uses).  Model code calls only these
+ * entries, so the same Wan forward runs on the CPU (f32 everywhere, the
+ * reference) and on CUDA (bf16 GEMM operands and attention, f32 norms,
+ * modulation and residual stream).  A NULL op entry means "not supported";
+ * dit_backend_supports() answers for tests and dispatch alike.
+ *
+ * Conventions for every op: shapes outermost first, all tensors contiguous and
+ * resident on the backend's device; `out` may alias an input only where stated.
+ * Each op validates its operands and fills be->err on failure.
+ */
+#ifndef SPADIT_BACKEND_H
+#define SPADIT_BACKEND_H
+
+#include "status.h" /* dit_status, dit_err */
+#include "tensor.h" /* dit_tensor, dit_dtype */
+
+typedef enum dit_act {
+    DIT_ACT_NONE = 0,
+    DIT_ACT_GELU_TANH, /* 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))) */
+    DIT_ACT_GELU_ERF,  /* 0.5x(1+erf(x/sqrt2)) */
+    DIT_ACT_SILU       /* x*sigmoid(x) */
+} dit_act;
+
+/* How a weight is stored once uploaded: GEMM operands may be narrowed (bf16 on
+ * CUDA), everything else (norm gains, modulation tables, biases) stays f32. */
+typedef enum dit_weight_kind { DIT_WEIGHT_GEMM = 0, DIT_WEIGHT_PARAM = 1 } dit_weight_kind;
+
+typedef struct dit_backend dit_backend;
+
+typedef struct dit_backend_ops {
+    void (*destroy)(dit_backend *be);
+
+    /* memory */
+    dit_status (*alloc)(dit_backend *be, size_t bytes, void **ptr);
+    void (*free)(dit_backend *be, void *ptr);
+    dit_status (*upload)(dit_backend *be, void *dst, const void *src_host, size_t bytes);
+    dit_status (*download)(dit_backend *be, void *dst_host, const void *src, size_t bytes);
+    dit_status (*memset0)(dit_backend *be, void *dst, size_t bytes);
+    dit_status (*sync)(dit_backend *be);
+
+    /* dst = src converted to dst->dtype (same numel). */
+    dit_status (*convert)(dit_backend *be, dit_tensor *dst, const dit_tensor *src);
+    /* out[M,N] = act(x[M,K] . w[N,K]^T + b[N]);  b may be NULL. */
+    dit_status (*linear)(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *w,
+                         const dit_tensor *b, dit_act act);
+    /* LayerNorm over the last dim C, then optional affine and modulation:
+     * out = ((x-mu)/sqrt(var+eps) * gamma + beta) * (1+scale) + shift.
+     * gamma, beta, scale, shift are [C] f32 or NULL.  x is f32. */
+    dit_status (*layer_norm)(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
+                             const dit_tensor *beta, const dit_tensor *scale, const dit_tensor *shift, float eps);
+    /* RMSNorm over the whole last dim: out = x * rsqrt(mean(x^2)+eps) * gamma (gamma may be NULL). */
+    dit_status (*rms_norm)(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
+                           float eps);
+    /* In place rotary embedding of x[N, H, D] with interleaved pairs (2p, 2p+1):
+     * table is f32 [N, D/2, 2] holding (cos, sin) per token and pair. */
+    dit_status (*rope)(dit_backend *be, dit_tensor *x, const dit_tensor *table);
+    /* Optional fusion: out = rope(rms_norm(x, gamma)) viewed as [N, H, D]. */
+    dit_status (*rms_norm_rope)(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
+                                const dit_tensor *table, int heads, float eps);
+    /* x[M,C] (f32) += y[M,C] * gate[C]  (gate NULL: x += y). */
+    dit_status (*gated_add)(dit_backend *be, dit_tensor *x, const dit_tensor *y, const dit_tensor *gate);
+    /* out = act(x), elementwise; out may alias x. */
+    dit_status (*activation)(dit_backend *be, dit_tensor *out, const dit_tensor *x, dit_act act);
+    /* out = a + b or a * b, elementwise over equal shapes; out may alias a. */
+    dit_status (*add)(dit_backend *be, dit_tensor *out, const dit_tensor *a, const dit_tensor *b);
+    dit_status (*mul)(dit_backend *be, dit_tensor *out, const dit_tensor *a, const dit_tensor *b);
+} dit_backend_ops;
+
+struct dit_backend {
+    const char *name;                 /* "cpu", "cuda" */
+    dit_device device;
+    dit_dtype act_dtype;              /* GEMM inputs/outputs and attention operands */
+    dit_dtype gemm_dtype;             /* how DIT_WEIGHT_GEMM weights are stored */
+    int threads;                      /* CPU worker threads (informational on CUDA) */
+    const dit_backend_ops *ops;
+    void *impl;                       /* backend-private state */
+    dit_err err;                      /* detail of the last failure on this backend */
+};
+
+/* Create a backend by name: "cpu", "cuda" (or "cuda:N").  On failure returns a
+ * status and writes why into err (for example no GPU, or a CPU-only build). */
+dit_status dit_backend_create(const char *name, dit_backend **out, dit_err *err);
+void dit_backend_destroy(dit_backend **be);
+
+dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err);
+/* Defined only when built with CUDA; the stub returns DIT_ERR_UNSUPPORTED. */
+dit_status dit_backend_cuda_create(int device, dit_backend **out, dit_err *err);
+int dit_backend_cuda_available(void);
+
+/* Allocate a tensor's storage on the backend (data freed by dit_backend_tensor_free). */
+dit_status dit_backend_tensor_alloc(dit_backend *be, dit_tensor *t, dit_dtype dtype, int ndim, const int64_t *ne);
+void dit_backend_tensor_free(dit_backend *be, dit_tensor *t);
+/* Upload host f32 data as a weight of the given kind (GEMM -> be->gemm_dtype). */
+dit_status dit_backend_weight_from_f32(dit_backend *be, dit_tensor *t, dit_weight_kind kind, const float *host,
+                                       int ndim, const int64_t *ne);
+/* Copy a backend tensor of any float dtype to host f32 (n = numel floats). */
+dit_status dit_backend_download_f32(dit_backend *be, float *host, const dit_tensor *t);
+/* Upload host f32 into an existing backend tensor of any float dtype. */
+dit_status dit_backend_upload_f32(dit_backend *be, dit_tensor *t, const float *host);
+
+/* Fused-or-composed helpers the models call. */
+dit_status dit_op_rms_norm_rope(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
+                                const dit_tensor *table, int heads, float eps);
+
+#endif

@@ -1,0 +1,349 @@
+/* wan_dit.c — the Wan2.1 DiT forward pass, written top to bottom like the
+ * reference (wan/modules/model.py) and calling ops only through the backend
+ * and the attention interface.  Precision follows the reference: f32 residual
+ * stream, time MLP, modulation and head; GEMM operands and attention in the
+ * backend's activation dtype (f32 on the CPU, bf16 on CUDA).
+ * Checked against diffusers by tests/test_wan_golden.c (both layouts, 1e-4). */
+#include "wan_dit.h"
+
+#include <math.h>   /* cos, sin, exp, log */
+#include <stdlib.h> /* malloc, free, calloc */
+#include <string.h> /* memset, memcpy */
+#include <time.h>   /* clock_gettime */
+
+#include "../../dit/patch.h" /* dit_patchify, dit_unpatchify, dit_rope3d_table */
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static dit_grid run_grid(const wan_run *r) {
+    const wan_config *c = &r->m->cfg;
+    dit_grid g = {c->in_dim, r->F, r->H, r->W, c->patch[0], c->patch[1], c->patch[2]};
+    return g;
+}
+
+/* Bytes of activations one forward needs (every buffer below, aligned). */
+static size_t forward_bytes(const wan_config *c, int64_t N, int64_t L, dit_dtype A) {
+    int64_t P = (int64_t)c->in_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    int64_t Po = (int64_t)c->out_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    size_t b = 0;
+    b += dit_arena_bytes(A, N * P);                    /* patch tokens */
+    b += dit_arena_bytes(DIT_DTYPE_F32, N * c->dim);   /* residual x */
+    b += dit_arena_bytes(DIT_DTYPE_F32, c->freq_dim);  /* sinusoid */
+    b += 3 * dit_arena_bytes(DIT_DTYPE_F32, c->dim);   /* e, tmp, silu(e) */
+    b += 2 * dit_arena_bytes(DIT_DTYPE_F32, 6 * (int64_t)c->dim); /* e0, block modulation */
+    b += 2 * dit_arena_bytes(DIT_DTYPE_F32, c->dim);   /* head shift, scale */
+    b += dit_arena_bytes(A, L * c->text_dim);          /* context in */
+    b += 2 * dit_arena_bytes(A, L * c->dim);           /* text MLP hidden, context c */
+    b += 2 * dit_arena_bytes(A, L * c->dim);           /* cross k, v */
+    b += 6 * dit_arena_bytes(A, N * c->dim);           /* h, q, k, v, o, y */
+    b += dit_arena_bytes(A, N * c->ffn_dim);           /* FFN hidden */
+    b += dit_arena_bytes(DIT_DTYPE_F32, N * c->dim);   /* head LN (f32) */
+    b += dit_arena_bytes(DIT_DTYPE_F32, N * Po);       /* head out */
+    return b + 64 * DIT_ARENA_ALIGN;
+}
+
+dit_status wan_run_init(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W, dit_err *err) {
+    memset(r, 0, sizeof *r);
+    const wan_config *c = &m->cfg;
+    dit_backend *be = m->be;
+    if (F <= 0 || H <= 0 || W <= 0 || F % c->patch[0] || H % c->patch[1] || W % c->patch[2])
+        return DIT_FAIL(err, DIT_ERR_SHAPE, "latent grid %lldx%lldx%lld must be positive multiples of the patch %dx%dx%d",
+                        (long long)F, (long long)H, (long long)W, c->patch[0], c->patch[1], c->patch[2]);
+    r->m = m;
+    r->F = F, r->H = H, r->W = W;
+    r->N = (F / c->patch[0]) * (H / c->patch[1]) * (W / c->patch[2]);
+    r->ctx_len = c->text_len;
+    int64_t P = (int64_t)c->in_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    int64_t Po = (int64_t)c->out_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    r->host_tokens = malloc((size_t)(r->N * P) * sizeof(float));
+    r->host_out = malloc((size_t)(r->N * (Po > c->head_dim ? Po : c->head_dim)) * sizeof(float));
+    if (!r->host_tokens || !r->host_out) {
+        wan_run_free(r);
+        return DIT_FAIL(err, DIT_ERR_OOM, "host staging for %lld tokens", (long long)r->N);
+    }
+    dit_status s = dit_arena_init(&r->arena, be, forward_bytes(c, r->N, r->ctx_len, be->act_dtype));
+    if (s == DIT_OK) s = attn_ctx_create(be, &r->attn);
+    if (s == DIT_OK) s = wan_run_set_order(r, NULL, err);
+    if (s != DIT_OK) {
+        if (err != &be->err && be->err.code) *err = be->err;
+        wan_run_free(r);
+        return s;
+    }
+    return DIT_OK;
+}
+
+dit_status wan_run_set_order(wan_run *r, const int64_t *order, dit_err *err) {
+    const wan_config *c = &r->m->cfg;
+    dit_backend *be = r->m->be;
+    free(r->order_owned);
+    r->order_owned = NULL;
+    r->order = NULL;
+    if (order) {
+        r->order_owned = malloc((size_t)r->N * sizeof(int64_t));
+        if (!r->order_owned) return DIT_FAIL(err, DIT_ERR_OOM, "token order");
+        memcpy(r->order_owned, order, (size_t)r->N * sizeof(int64_t));
+        r->order = r->order_owned;
+    }
+    float *tab = r->host_out; /* staging is at least N * head_dim floats */
+    dit_rope3d_table(r->F / c->patch[0], r->H / c->patch[1], r->W / c->patch[2], c->head_dim, 10000.0, r->order, 0,
+                     r->N, tab);
+    if (!r->rope.data) {
+        int64_t ne[2] = {r->N, c->head_dim};
+        if (dit_backend_tensor_alloc(be, &r->rope, DIT_DTYPE_F32, 2, ne) != DIT_OK) {
+            *err = be->err;
+            return err->code;
+        }
+    }
+    if (dit_backend_upload_f32(be, &r->rope, tab) != DIT_OK) {
+        *err = be->err;
+        return err->code;
+    }
+    return DIT_OK;
+}
+
+void wan_run_free(wan_run *r) {
+    if (r->m) {
+        dit_backend_tensor_free(r->m->be, &r->rope);
+        if (r->arena.base) dit_arena_free(&r->arena);
+    }
+    attn_ctx_destroy(&r->attn);
+    free(r->host_tokens);
+    free(r->host_out);
+    free(r->order_owned);
+    memset(r, 0, sizeof *r);
+}
+
+/* Row k of a [rows, C] f32 tensor as a [C] view. */
+static dit_tensor row_view(const dit_tensor *t, int64_t k) {
+    dit_tensor v = dit_tensor_rows_view(t, k, 1);
+    v.ndim = 1;
+    v.ne[0] = dit_tensor_cols(t);
+    return v;
+}
+
+/* [N, dim] viewed as [N, heads, head_dim]. */
+static dit_tensor heads_view(const dit_tensor *t, int heads) {
+    int64_t ne[3] = {t->ne[0], heads, t->ne[1] / heads};
+    return dit_tensor_make(t->dtype, t->device, t->data, 3, ne);
+}
+
+typedef struct fwd_bufs {
+    dit_tensor x, h, q, k, v, o, y, f, c, ck, cv, e0, mod;
+} fwd_bufs;
+
+#define BE(call)                   \
+    do {                           \
+        dit_status s_ = (call);    \
+        if (s_ != DIT_OK) return s_; \
+    } while (0)
+
+/* One transformer block, as in the reference WanAttentionBlock.forward. */
+static dit_status block_forward(wan_run *r, int layer, fwd_bufs *b) {
+    wan_dit *m = r->m;
+    dit_backend *be = m->be;
+    const wan_config *c = &m->cfg;
+    const wan_block *blk = &m->blocks[layer];
+    const dit_backend_ops *op = be->ops;
+    /* (sh1, sc1, g1, sh2, sc2, g2) = modulation + e0, in f32 */
+    BE(op->add(be, &b->mod, &blk->modulation, &b->e0));
+    dit_tensor sh1 = row_view(&b->mod, 0), sc1 = row_view(&b->mod, 1), g1 = row_view(&b->mod, 2);
+    dit_tensor sh2 = row_view(&b->mod, 3), sc2 = row_view(&b->mod, 4), g2 = row_view(&b->mod, 5);
+
+    /* self-attention: x += g1 * o(attn(rope(rms(q)), rope(rms(k)), v)) on LN(x)(1+sc1)+sh1 */
+    BE(op->layer_norm(be, &b->h, &b->x, NULL, NULL, &sc1, &sh1, c->eps));
+    BE(op->linear(be, &b->q, &b->h, &blk->sa_q_w, &blk->sa_q_b, DIT_ACT_NONE));
+    BE(op->linear(be, &b->k, &b->h, &blk->sa_k_w, &blk->sa_k_b, DIT_ACT_NONE));
+    BE(op->linear(be, &b->v, &b->h, &blk->sa_v_w, &blk->sa_v_b, DIT_ACT_NONE));
+    BE(dit_op_rms_norm_rope(be, &b->q, &b->q, c->qk_norm ? &blk->sa_norm_q : NULL, &r->rope, c->heads, c->eps));
+    BE(dit_op_rms_norm_rope(be, &b->k, &b->k, c->qk_norm ? &blk->sa_norm_k : NULL, &r->rope, c->heads, c->eps));
+    dit_tensor q3 = heads_view(&b->q, c->heads), k3 = heads_view(&b->k, c->heads), v3 = heads_view(&b->v, c->heads);
+    dit_tensor o3 = heads_view(&b->o, c->heads);
+    attn_layout lay = {r->N, 0, r->F / c->patch[0], NULL, 0};
+    attn_call call;
+    memset(&call, 0, sizeof call);
+    call.params = attn_policy_select(r->policy, layer, r->call_index);
+    call.layout = &lay;
+    if (blk->proj_l_w.data) {
+        call.proj_l_w = &blk->proj_l_w;
+        call.proj_l_b = &blk->proj_l_b;
+    }
+    if (call.params.method == ATTN_METHOD_SLA && !blk->proj_l_w.data)
+        return DIT_FAIL(&be->err, DIT_ERR_MISSING,
+                        "attention 'sla' needs the per-layer proj_l weights (blocks.%d....proj_l.weight); this checkpoint "
+                        "has none: use an SLA fine-tuned checkpoint or another method",
+                        layer);
+    attn_stats st_local;
+    attn_stats *st = r->layer_stats ? &r->layer_stats[layer] : &st_local;
+    if (!r->layer_stats) st_local.selected_per_head = NULL;
+    BE(attn_forward(r->attn, &call, &o3, &q3, &k3, &v3, st));
+    r->ms_attention += st->ms_total;
+    BE(op->linear(be, &b->y, &b->o, &blk->sa_o_w, &blk->sa_o_b, DIT_ACT_NONE));
+    BE(op->gated_add(be, &b->x, &b->y, &g1));
+
+    /* cross-attention: x += o(attn(rms(q(LN_aff(x))), rms(k(c)), v(c))), no gate, all 512 rows */
+    BE(op->layer_norm(be, &b->h, &b->x, c->cross_attn_norm ? &blk->norm3_w : NULL,
+                      c->cross_attn_norm ? &blk->norm3_b : NULL, NULL, NULL, c->eps));
+    BE(op->linear(be, &b->q, &b->h, &blk->ca_q_w, &blk->ca_q_b, DIT_ACT_NONE));
+    BE(op->linear(be, &b->ck, &b->c, &blk->ca_k_w, &blk->ca_k_b, DIT_ACT_NONE));
+    BE(op->linear(be, &b->cv, &b->c, &blk->ca_v_w, &blk->ca_v_b, DIT_ACT_NONE));
+    if (c->qk_norm) {
+        BE(op->rms_norm(be, &b->q, &b->q, &blk->ca_norm_q, c->eps));
+        BE(op->rms_norm(be, &b->ck, &b->ck, &blk->ca_norm_k, c->eps));
+    }
+    dit_tensor ck3 = heads_view(&b->ck, c->heads), cv3 = heads_view(&b->cv, c->heads);
+    attn_call cross;
+    memset(&cross, 0, sizeof cross);
+    cross.params = attn_params_default(ATTN_METHOD_DENSE);
+    BE(attn_forward(r->attn, &cross, &o3, &q3, &ck3, &cv3, NULL));
+    BE(op->linear(be, &b->y, &b->o, &blk->ca_o_w, &blk->ca_o_b, DIT_ACT_NONE));
+    BE(op->gated_add(be, &b->x, &b->y, NULL));
+
+    /* FFN: x += g2 * W2 gelu_tanh(W1 (LN(x)(1+sc2)+sh2) + b1) + b2 */
+    BE(op->layer_norm(be, &b->h, &b->x, NULL, NULL, &sc2, &sh2, c->eps));
+    BE(op->linear(be, &b->f, &b->h, &blk->ffn1_w, &blk->ffn1_b, DIT_ACT_GELU_TANH));
+    BE(op->linear(be, &b->y, &b->f, &blk->ffn2_w, &blk->ffn2_b, DIT_ACT_NONE));
+    BE(op->gated_add(be, &b->x, &b->y, &g2));
+    return DIT_OK;
+}
+
+/* The sinusoid of the reference: [cos(t w_k) | sin(t w_k)], w_k = 10000^(-k/half), in double. */
+static void time_sinusoid(double t, int freq_dim, float *out) {
+    int half = freq_dim / 2;
+    for (int k = 0; k < half; k++) {
+        double w = exp(-log(10000.0) * (double)k / (double)half);
+        out[k] = (float)cos(t * w);
+        out[half + k] = (float)sin(t * w);
+    }
+}
+
+static dit_status forward_impl(wan_run *r, const float *x_lat, double t, const float *ctx, int64_t ctx_rows,
+                               float *velocity) {
+    wan_dit *m = r->m;
+    dit_backend *be = m->be;
+    const wan_config *c = &m->cfg;
+    const dit_backend_ops *op = be->ops;
+    dit_arena *a = &r->arena;
+    dit_dtype A = be->act_dtype;
+    int64_t N = r->N, L = r->ctx_len, D = c->dim;
+    int64_t P = (int64_t)c->in_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    int64_t Po = (int64_t)c->out_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    dit_grid g = run_grid(r);
+    fwd_bufs b;
+    dit_arena_reset(a);
+
+    /* 1. patch embedding: tokens [N, P] (in the run's token order) -> x [N, dim] f32 */
+    dit_tensor tok;
+    BE(dit_arena_tensor_2d(a, &tok, "patch tokens", A, N, P));
+    dit_patchify(&g, x_lat, r->host_tokens);
+    if (r->order) { /* reorder rows: row i holds grid token order[i] */
+        float *perm = malloc((size_t)(N * P) * sizeof(float));
+        if (!perm) return DIT_FAIL(&be->err, DIT_ERR_OOM, "token permutation");
+        for (int64_t i = 0; i < N; i++) memcpy(perm + i * P, r->host_tokens + r->order[i] * P, (size_t)P * sizeof(float));
+        memcpy(r->host_tokens, perm, (size_t)(N * P) * sizeof(float));
+        free(perm);
+    }
+    BE(dit_backend_upload_f32(be, &tok, r->host_tokens));
+    BE(dit_arena_tensor_2d(a, &b.x, "residual x", DIT_DTYPE_F32, N, D));
+    BE(op->linear(be, &b.x, &tok, &m->patch_w, &m->patch_b, DIT_ACT_NONE));
+
+    /* 2. time: e = L2 silu L1 sinusoid(t);  e0 = Lp silu(e) viewed [6, dim] */
+    dit_tensor sin_t, e, e_tmp, e_act;
+    BE(dit_arena_tensor_2d(a, &sin_t, "time sinusoid", DIT_DTYPE_F32, 1, c->freq_dim));
+    BE(dit_arena_tensor_2d(a, &e, "e", DIT_DTYPE_F32, 1, D));
+    BE(dit_arena_tensor_2d(a, &e_tmp, "e hidden", DIT_DTYPE_F32, 1, D));
+    BE(dit_arena_tensor_2d(a, &e_act, "silu(e)", DIT_DTYPE_F32, 1, D));
+    BE(dit_arena_tensor_2d(a, &b.e0, "e0", DIT_DTYPE_F32, 6, D));
+    BE(dit_arena_tensor_2d(a, &b.mod, "block modulation", DIT_DTYPE_F32, 6, D));
+    float sinus[1024];
+    time_sinusoid(t, c->freq_dim, sinus);
+    BE(dit_backend_upload_f32(be, &sin_t, sinus));
+    BE(op->linear(be, &e_tmp, &sin_t, &m->time1_w, &m->time1_b, DIT_ACT_SILU));
+    BE(op->linear(be, &e, &e_tmp, &m->time2_w, &m->time2_b, DIT_ACT_NONE));
+    BE(op->activation(be, &e_act, &e, DIT_ACT_SILU));
+    dit_tensor e0_flat = b.e0;
+    e0_flat.ne[0] = 1, e0_flat.ne[1] = 6 * D;
+    BE(op->linear(be, &e0_flat, &e_act, &m->tproj_w, &m->tproj_b, DIT_ACT_NONE));
+
+    /* 3. text: c = L2 gelu_tanh L1 (ctx zero-padded to 512 rows) */
+    dit_tensor cin, chid;
+    BE(dit_arena_tensor_2d(a, &cin, "context in", A, L, c->text_dim));
+    BE(dit_arena_tensor_2d(a, &chid, "text hidden", A, L, D));
+    BE(dit_arena_tensor_2d(a, &b.c, "context", A, L, D));
+    {
+        float *pad = calloc((size_t)(L * c->text_dim), sizeof(float));
+        if (!pad) return DIT_FAIL(&be->err, DIT_ERR_OOM, "context padding");
+        memcpy(pad, ctx, (size_t)(ctx_rows * c->text_dim) * sizeof(float));
+        dit_status s = dit_backend_upload_f32(be, &cin, pad);
+        free(pad);
+        BE(s);
+    }
+    BE(op->linear(be, &chid, &cin, &m->text1_w, &m->text1_b, DIT_ACT_GELU_TANH));
+    BE(op->linear(be, &b.c, &chid, &m->text2_w, &m->text2_b, DIT_ACT_NONE));
+
+    /* 4. blocks */
+    BE(dit_arena_tensor_2d(a, &b.h, "h", A, N, D));
+    BE(dit_arena_tensor_2d(a, &b.q, "q", A, N, D));
+    BE(dit_arena_tensor_2d(a, &b.k, "k", A, N, D));
+    BE(dit_arena_tensor_2d(a, &b.v, "v", A, N, D));
+    BE(dit_arena_tensor_2d(a, &b.o, "attention out", A, N, D));
+    BE(dit_arena_tensor_2d(a, &b.y, "projection out", A, N, D));
+    BE(dit_arena_tensor_2d(a, &b.f, "ffn hidden", A, N, c->ffn_dim));
+    BE(dit_arena_tensor_2d(a, &b.ck, "cross k", A, L, D));
+    BE(dit_arena_tensor_2d(a, &b.cv, "cross v", A, L, D));
+    for (int l = 0; l < c->layers; l++) {
+        dit_status s = block_forward(r, l, &b);
+        if (s != DIT_OK) return dit_err_wrap(&be->err, "block %d", l);
+    }
+
+    /* 5. head: (sh, sc) = head_modulation + e;  y = W_head (LN(x)(1+sc)+sh) + b, f32 */
+    dit_tensor hsh, hsc, hln, y;
+    BE(dit_arena_tensor_2d(a, &hsh, "head shift", DIT_DTYPE_F32, 1, D));
+    BE(dit_arena_tensor_2d(a, &hsc, "head scale", DIT_DTYPE_F32, 1, D));
+    BE(dit_arena_tensor_2d(a, &hln, "head norm", DIT_DTYPE_F32, N, D));
+    BE(dit_arena_tensor_2d(a, &y, "head out", DIT_DTYPE_F32, N, Po));
+    dit_tensor hm0 = row_view(&m->head_mod, 0), hm1 = row_view(&m->head_mod, 1), e1 = row_view(&e, 0);
+    hsh.ndim = hsc.ndim = 1;
+    hsh.ne[0] = hsc.ne[0] = D;
+    BE(op->add(be, &hsh, &hm0, &e1));
+    BE(op->add(be, &hsc, &hm1, &e1));
+    BE(op->layer_norm(be, &hln, &b.x, NULL, NULL, &hsc, &hsh, c->eps));
+    BE(op->linear(be, &y, &hln, &m->head_w, &m->head_b, DIT_ACT_NONE));
+    BE(dit_backend_download_f32(be, r->host_out, &y));
+    BE(op->sync(be));
+
+    /* 6. unpatchify (undoing the token order) */
+    if (r->order) {
+        float *perm = malloc((size_t)(N * Po) * sizeof(float));
+        if (!perm) return DIT_FAIL(&be->err, DIT_ERR_OOM, "token un-permutation");
+        for (int64_t i = 0; i < N; i++) memcpy(perm + r->order[i] * Po, r->host_out + i * Po, (size_t)Po * sizeof(float));
+        memcpy(r->host_out, perm, (size_t)(N * Po) * sizeof(float));
+        free(perm);
+    }
+    dit_grid go = g;
+    go.C = c->out_dim;
+    dit_unpatchify(&go, r->host_out, velocity);
+    return DIT_OK;
+}
+
+dit_status wan_dit_forward(wan_run *r, const float *x, double t, const float *ctx, int64_t ctx_rows,
+                           float *velocity, dit_err *err) {
+    const wan_config *c = &r->m->cfg;
+    if (ctx_rows < 0 || ctx_rows > r->ctx_len)
+        return DIT_FAIL(err, DIT_ERR_SHAPE, "text context has %lld rows; at most %lld (text_len) are allowed",
+                        (long long)ctx_rows, (long long)r->ctx_len);
+    if (c->freq_dim > 1024) return DIT_FAIL(err, DIT_ERR_UNSUPPORTED, "freq_dim %d > 1024", c->freq_dim);
+    double t0 = now_ms();
+    r->ms_attention = 0;
+    dit_status s = forward_impl(r, x, t, ctx, ctx_rows, velocity);
+    r->call_index++;
+    r->ms_forward = now_ms() - t0;
+    if (s != DIT_OK) {
+        *err = r->m->be->err;
+        return err->code ? err->code : s;
+    }
+    return DIT_OK;
+}
