@@ -67,6 +67,24 @@ typedef struct dit_backend_ops {
     /* out = a + b or a * b, elementwise over equal shapes; out may alias a. */
     dit_status (*add)(dit_backend *be, dit_tensor *out, const dit_tensor *a, const dit_tensor *b);
     dit_status (*mul)(dit_backend *be, dit_tensor *out, const dit_tensor *a, const dit_tensor *b);
+
+    /* --- video VAE ops (layout [C, T, H, W], f32) --- */
+    /* Stride-1 3-D convolution with zero padding: pt0 frames in front, pt1 behind, ph rows and pw
+     * columns on each side.  x[Ci, T, H, W], w[Co, Ci, kt, kh, kw], b[Co] or NULL ->
+     * out[Co, T+pt0+pt1-kt+1, H+2ph-kh+1, W+2pw-kw+1].  (A 2-D conv is kt = 1.) */
+    dit_status (*conv3d)(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *w,
+                         const dit_tensor *b, int pt0, int pt1, int ph, int pw);
+    /* Per-position L2 normalisation over channels, Wan's RMS_norm:
+     * out[c, s] = x[c, s] / max(||x[:, s]||_2, 1e-12) * sqrt(C) * gamma[c] (+ beta[c]); x viewed [C, S]. */
+    dit_status (*channel_norm)(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
+                               const dit_tensor *beta);
+    /* Nearest-neighbour 2x spatial upsampling: x[C, T, H, W] -> out[C, T, 2H, 2W]. */
+    dit_status (*upsample2x)(dit_backend *be, dit_tensor *out, const dit_tensor *x);
+    /* 2-D transpose: x viewed [R, C] -> out [C, R]. */
+    dit_status (*transpose)(dit_backend *be, dit_tensor *out, const dit_tensor *x);
+    /* Copy frames [s0, s0+n) of src[C, Ts, H, W] into frames [d0, d0+n) of dst[C, Td, H, W]. */
+    dit_status (*copy_frames)(dit_backend *be, dit_tensor *dst, int64_t d0, const dit_tensor *src, int64_t s0,
+                              int64_t n);
 } dit_backend_ops;
 
 struct dit_backend {
