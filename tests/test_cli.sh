@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# test_cli.sh — the spadit program on good and bad input: exit codes and messages.
+# Usage: test_cli.sh SPADIT_BINARY DATA_DIR
+set -u
+BIN=$1
+DATA=$2
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect CODE NEEDLE -- command...: exit code equals CODE and stderr+stdout contains NEEDLE
+expect() {
+  local code=$1 needle=$2
+  shift 3
+  local out
+  out=$("$@" 2>&1)
+  local rc=$?
+  if [ "$rc" -eq "$code" ] && printf '%s' "$out" | grep -qF -- "$needle"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $* -> rc $rc (want $code), output:"
+    printf '%s\n' "$out" | head -5
+    echo "  (wanted to find: $needle)"
+  fi
+}
+
+expect 0 "layout:      diffusers" -- "$BIN" info "$DATA/wan_small_diffusers"
+expect 0 "parameters:  585152" -- "$BIN" info "$DATA/wan_small_original"
+expect 0 "F16 x69" -- "$BIN" info "$DATA/wan_tiny32_original"
+expect 0 "velocity rms" -- "$BIN" forward "$DATA/wan_tiny32_diffusers" --latent 2x6x10 --ctx-len 5
+expect 2 "unknown command 'frobnicate'" -- "$BIN" frobnicate
+expect 2 "usage: spadit" -- "$BIN"
+expect 2 "usage: spadit info" -- "$BIN" info
+expect 1 "no such file" -- "$BIN" info "$tmp/nothing"
+mkdir -p "$tmp/empty"
+expect 1 "no model here" -- "$BIN" info "$tmp/empty"
+expect 2 "--latent expects FxHxW" -- "$BIN" forward "$DATA/wan_tiny32_diffusers" --latent 2x6
+expect 2 "--t expects a number in [0, 1000]" -- "$BIN" forward --t 5000
+expect 2 "--seed expects an integer" -- "$BIN" forward --seed abc
+expect 2 "unknown option '--frames'" -- "$BIN" forward --frames 3
+expect 1 "must be positive multiples of the patch" -- "$BIN" forward "$DATA/wan_tiny32_diffusers" --latent 2x5x10
+expect 1 "unknown backend 'tpu'" -- "$BIN" forward "$DATA/wan_tiny32_diffusers" --backend tpu
+printf 'garbage' > "$tmp/bad.safetensors"
+echo '{"_class_name":"WanModel","dim":64,"num_heads":2,"num_layers":2,"ffn_dim":96}' > "$tmp/config.json"
+expect 1 "too short for a safetensors header" -- "$BIN" info "$tmp/bad.safetensors"
+
+echo "test_cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
