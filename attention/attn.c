@@ -7,21 +7,39 @@
 #include <time.h>   /* clock_gettime */
 
 #include "../dit/op_check.h" /* dit_check_operand */
+#ifdef SPADIT_HAVE_CUDA
+#include "attn_cuda.h" /* attn_cuda, attn_dense_cudnn */
+#endif
 
 struct attn_ctx {
     dit_backend *be;
+#ifdef SPADIT_HAVE_CUDA
+    attn_cuda *cuda; /* SDPA plans and timing events when be is a CUDA backend */
+#endif
 };
 
 dit_status attn_ctx_create(dit_backend *be, attn_ctx **out) {
     attn_ctx *c = calloc(1, sizeof *c);
     if (!c) return DIT_FAIL(&be->err, DIT_ERR_OOM, "attention context");
     c->be = be;
+#ifdef SPADIT_HAVE_CUDA
+    if (be->device == DIT_DEVICE_CUDA) {
+        dit_status s = attn_cuda_create(be, &c->cuda);
+        if (s != DIT_OK) {
+            free(c);
+            return s;
+        }
+    }
+#endif
     *out = c;
     return DIT_OK;
 }
 
 void attn_ctx_destroy(attn_ctx **ctx) {
     if (!ctx || !*ctx) return;
+#ifdef SPADIT_HAVE_CUDA
+    attn_cuda_destroy(&(*ctx)->cuda);
+#endif
     free(*ctx);
     *ctx = NULL;
 }
@@ -87,10 +105,30 @@ dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, c
     st->heads = (int)q->ne[1];
     double t0 = now_ms();
     dit_status s;
+#ifdef SPADIT_HAVE_CUDA
+    if (be->device == DIT_DEVICE_CUDA) {
+        if (stats) DIT_TRY(attn_cuda_mark(ctx->cuda, 0));
+        switch (call->params.method) {
+        case ATTN_METHOD_DENSE:
+            s = call->bias || (call->kv_valid > 0 && call->kv_valid < k->ne[0])
+                    ? attn_dense_cuda_bias(be, call, out, q, k, v)
+                    : attn_dense_cudnn(be, ctx->cuda, call, out, q, k, v);
+            break;
+        default:
+            s = DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "attention method '%s' is not available on backend '%s'",
+                         attn_method_name(call->params.method), be->name);
+        }
+        if (s == DIT_OK && stats) {
+            DIT_TRY(attn_cuda_mark(ctx->cuda, 1));
+            st->ms_total = attn_cuda_elapsed(ctx->cuda, 0, 1);
+            if (call->params.method == ATTN_METHOD_DENSE) st->ms_kernel = st->ms_total;
+        }
+        return s;
+    }
+#endif
     switch (call->params.method) {
     case ATTN_METHOD_DENSE:
-        if (be->device == DIT_DEVICE_CPU) s = attn_dense_cpu(be, call, out, q, k, v);
-        else s = DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "dense attention is not built for backend '%s'", be->name);
+        s = attn_dense_cpu(be, call, out, q, k, v);
         st->sparsity = 0;
         break;
     default:

@@ -22,12 +22,15 @@ static void usage(FILE *f) {
                "  --t T               timestep (default 500)\n"
                "  --seed S            seed of the random latent and context (default 0)\n"
                "  --ctx-len L         real context rows, zero-padded to 512 (default 24)\n"
-               "  --repeat N          forwards to time (default 1)\n",
+               "  --repeat N          forwards to time (default 1)\n"
+               "  --input FILE        safetensors with 'latent' [C,F,H,W], 'context' [L,text_dim], 'timestep' [1]\n"
+               "                      (instead of random inputs; --latent/--t/--ctx-len are taken from it)\n"
+               "  --output FILE       write the velocity as raw little-endian f32 [C,F,H,W]\n",
             DEFAULT_MODEL);
 }
 
 int cmd_forward(int argc, char **argv) {
-    const char *model = DEFAULT_MODEL, *backend = "cpu";
+    const char *model = DEFAULT_MODEL, *backend = "cpu", *input = NULL, *output = NULL;
     long long F = 3, H = 8, W = 12, seed = 0, ctx_len = 24, repeat = 1;
     double t = 500;
     for (int i = 1; i < argc; i++) {
@@ -56,6 +59,14 @@ int cmd_forward(int argc, char **argv) {
         } else if (!strcmp(a, "--repeat")) {
             if (!cli_parse_int(a, v, 1, 1000, &repeat)) return 2;
             i++;
+        } else if (!strcmp(a, "--input") || !strcmp(a, "--output")) {
+            if (!v) {
+                fprintf(stderr, "spadit: error: %s needs a file name\n", a);
+                return 2;
+            }
+            if (a[2] == 'i') input = v;
+            else output = v;
+            i++;
         } else if (a[0] == '-') {
             fprintf(stderr, "spadit: error: unknown option '%s' for forward (see spadit forward --help)\n", a);
             return 2;
@@ -72,6 +83,26 @@ int cmd_forward(int argc, char **argv) {
         return cli_fail(err.msg);
     }
     int rc = 0;
+    io_safetensors *io = NULL;
+    const io_st_tensor *lt = NULL, *ct = NULL, *tt = NULL;
+    if (input) {
+        if (io_safetensors_open(input, &io, &err) != DIT_OK) {
+            wan_dit_free(&m);
+            dit_backend_destroy(&be);
+            return cli_fail(err.msg);
+        }
+        lt = io_safetensors_find(io, "latent"), ct = io_safetensors_find(io, "context"), tt = io_safetensors_find(io, "timestep");
+        if (!lt || !ct || !tt || lt->ndim != 4 || lt->shape[0] != m->cfg.in_dim || ct->ndim != 2 ||
+            ct->shape[1] != m->cfg.text_dim || io_st_tensor_numel(tt) != 1) {
+            fprintf(stderr, "spadit: error: %s: expected 'latent' [%d, F, H, W], 'context' [L, %d] and 'timestep' [1]\n",
+                    input, m->cfg.in_dim, m->cfg.text_dim);
+            io_safetensors_close(&io);
+            wan_dit_free(&m);
+            dit_backend_destroy(&be);
+            return 1;
+        }
+        F = lt->shape[1], H = lt->shape[2], W = lt->shape[3], ctx_len = ct->shape[0];
+    }
     wan_run run;
     if (wan_run_init(&run, m, F, H, W, &err) != DIT_OK) {
         rc = cli_fail(err.msg);
@@ -79,10 +110,18 @@ int cmd_forward(int argc, char **argv) {
         size_t nl = (size_t)(m->cfg.in_dim * F * H * W), nc = (size_t)(ctx_len * m->cfg.text_dim);
         float *x = malloc(nl * sizeof(float)), *ctx = malloc((nc ? nc : 1) * sizeof(float));
         float *vel = malloc((size_t)(m->cfg.out_dim * F * H * W) * sizeof(float));
-        dit_rng rng;
-        dit_rng_seed(&rng, (uint64_t)seed);
-        dit_rng_fill_normal(&rng, x, nl, 1.0f);
-        dit_rng_fill_normal(&rng, ctx, nc, 1.0f);
+        if (io) {
+            float tv = 0;
+            io_st_tensor_to_f32(lt, x, (int64_t)nl, input, &err);
+            io_st_tensor_to_f32(ct, ctx, (int64_t)nc, input, &err);
+            io_st_tensor_to_f32(tt, &tv, 1, input, &err);
+            t = tv;
+        } else {
+            dit_rng rng;
+            dit_rng_seed(&rng, (uint64_t)seed);
+            dit_rng_fill_normal(&rng, x, nl, 1.0f);
+            dit_rng_fill_normal(&rng, ctx, nc, 1.0f);
+        }
         printf("model %s: dim %d, %d layers, %d heads; backend %s; latent %lldx%lldx%lldx%lld -> %lld tokens\n", model,
                m->cfg.dim, m->cfg.layers, m->cfg.heads, be->name, (long long)m->cfg.in_dim, F, H, W,
                (long long)run.N);
@@ -100,11 +139,21 @@ int cmd_forward(int argc, char **argv) {
             printf("forward %lld: %.2f ms (attention %.2f ms); velocity rms %.6f, max |v| %.6f\n", r + 1,
                    run.ms_forward, run.ms_attention, sqrt(ss / (double)no), mx);
         }
+        if (rc == 0 && output) {
+            FILE *f = fopen(output, "wb");
+            size_t no = (size_t)(m->cfg.out_dim * F * H * W);
+            if (!f || fwrite(vel, sizeof(float), no, f) != no) {
+                fprintf(stderr, "spadit: error: cannot write %s\n", output);
+                rc = 1;
+            }
+            if (f) fclose(f);
+        }
         free(x);
         free(ctx);
         free(vel);
         wan_run_free(&run);
     }
+    io_safetensors_close(&io);
     wan_dit_free(&m);
     dit_backend_destroy(&be);
     return rc;

@@ -68,6 +68,11 @@ typedef struct dit_backend_ops {
     dit_status (*add)(dit_backend *be, dit_tensor *out, const dit_tensor *a, const dit_tensor *b);
     dit_status (*mul)(dit_backend *be, dit_tensor *out, const dit_tensor *a, const dit_tensor *b);
 
+    /* Fill t (any float dtype) with deterministic uniform values in [lo, hi): element i gets
+     * lo + (hi-lo) * u(seed, i), u from a counter-based hash, so every backend produces the same
+     * numbers (before rounding to t's dtype).  Used for random-weight benchmarks. */
+    dit_status (*fill_uniform)(dit_backend *be, dit_tensor *t, uint64_t seed, float lo, float hi);
+
     /* --- video VAE ops (layout [C, T, H, W], f32) --- */
     /* Stride-1 3-D convolution with zero padding: pt0 frames in front, pt1 behind, ph rows and pw
      * columns on each side.  x[Ci, T, H, W], w[Co, Ci, kt, kh, kw], b[Co] or NULL ->
@@ -118,6 +123,15 @@ dit_status dit_backend_weight_from_f32(dit_backend *be, dit_tensor *t, dit_weigh
 dit_status dit_backend_download_f32(dit_backend *be, float *host, const dit_tensor *t);
 /* Upload host f32 into an existing backend tensor of any float dtype. */
 dit_status dit_backend_upload_f32(dit_backend *be, dit_tensor *t, const float *host);
+
+/* The hash behind fill_uniform: a uniform float in [0, 1) for (seed, i). */
+static inline float dit_hash_uniform(uint64_t seed, uint64_t i) {
+    uint64_t z = seed * 0x9e3779b97f4a7c15ull + i + 0x632be59bd9b4e019ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (float)(z >> 40) * (1.0f / 16777216.0f);
+}
 
 /* Fused-or-composed helpers the models call. */
 dit_status dit_op_rms_norm_rope(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,

@@ -231,6 +231,19 @@ static dit_status cpu_mul(dit_backend *be, dit_tensor *out, const dit_tensor *a,
     return cpu_binary(be, "mul", out, a, b, 1);
 }
 
+static dit_status cpu_fill_uniform(dit_backend *be, dit_tensor *t, uint64_t seed, float lo, float hi) {
+    DIT_TRY(dit_check_operand(be, "fill_uniform", "t", t, DIT_MASK_FLOAT));
+    int64_t n = dit_tensor_numel(t);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = lo + (hi - lo) * dit_hash_uniform(seed, (uint64_t)i);
+        if (t->dtype == DIT_DTYPE_F32) ((float *)t->data)[i] = v;
+        else if (t->dtype == DIT_DTYPE_BF16) ((uint16_t *)t->data)[i] = dit_f32_to_bf16(v);
+        else ((uint16_t *)t->data)[i] = dit_f32_to_f16(v);
+    }
+    return DIT_OK;
+}
+
 static const dit_backend_ops cpu_ops = {
     .destroy = cpu_destroy,
     .alloc = cpu_alloc,
@@ -249,6 +262,7 @@ static const dit_backend_ops cpu_ops = {
     .activation = cpu_activation,
     .add = cpu_add,
     .mul = cpu_mul,
+    .fill_uniform = cpu_fill_uniform,
 };
 
 dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err) {

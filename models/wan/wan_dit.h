@@ -63,6 +63,9 @@ typedef struct wan_dit {
  * Missing, unexpected and mis-shaped tensors are reported together. */
 dit_status wan_dit_load(const char *path, dit_backend *be, wan_dit **out, dit_err *err);
 void wan_dit_free(wan_dit **m);
+/* A model of the given config with deterministic random weights generated on the backend's device
+ * (benchmarks at real shapes; see wan_weights.c for the value ranges). */
+dit_status wan_dit_init_random(const wan_config *cfg, dit_backend *be, uint64_t seed, wan_dit **out, dit_err *err);
 
 /* Resolve where a model's DiT lives: fills cfg_path and weights path
  * (directory or file) for either layout. */

@@ -8,7 +8,8 @@
 #include <stddef.h> /* offsetof */
 #include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* calloc, qsort, bsearch */
-#include <string.h> /* strcmp */
+#include <math.h>   /* sqrtf */
+#include <string.h> /* strcmp, strstr */
 
 #include "../../io/json_file.h" /* io_path_exists, io_json_load */
 
@@ -357,6 +358,63 @@ dit_status wan_dit_load(const char *path, dit_backend *be, wan_dit **out, dit_er
     if (s != DIT_OK) {
         wan_dit_free(&m);
         return s;
+    }
+    *out = m;
+    return DIT_OK;
+}
+
+/* Random weights of a given config, filled on the backend's device (deterministic for a seed and identical
+ * across backends before rounding): for benchmarks at real shapes without checkpoints. */
+static dit_status random_tensor(dit_backend *be, const wspec *s, void *base, const wan_config *c, uint64_t seed,
+                                int64_t *bytes) {
+    want w;
+    resolve_want(&w, s, WAN_LAYOUT_DIFFUSERS, 0, base, c);
+    int64_t n = 1;
+    for (int d = 0; d < w.ndim; d++) n *= w.shape[d];
+    int64_t ne[2];
+    int nd;
+    if (w.ndim == 1) nd = 1, ne[0] = w.shape[0];
+    else if (w.ndim == 3 && w.shape[0] == 1) nd = 2, ne[0] = w.shape[1], ne[1] = w.shape[2];
+    else nd = 2, ne[0] = w.shape[0], ne[1] = n / w.shape[0];
+    dit_dtype dt = s->kind == DIT_WEIGHT_GEMM ? be->gemm_dtype : DIT_DTYPE_F32;
+    DIT_TRY(dit_backend_tensor_alloc(be, w.dst, dt, nd, ne));
+    float lo, hi;
+    if (strstr(w.name, "norm") && nd == 1) lo = 0.8f, hi = 1.2f;
+    else if (nd == 1) lo = -0.05f, hi = 0.05f;
+    else if (strstr(w.name, "scale_shift_table")) lo = -1.7320508f / sqrtf((float)c->dim), hi = -lo;
+    else hi = 1.7320508f / sqrtf((float)ne[1]), lo = -hi;
+    *bytes += (int64_t)dit_tensor_nbytes(w.dst);
+    return be->ops->fill_uniform(be, w.dst, seed, lo, hi);
+}
+
+dit_status wan_dit_init_random(const wan_config *cfg, dit_backend *be, uint64_t seed, wan_dit **out, dit_err *err) {
+    *out = NULL;
+    if (!be->ops->fill_uniform)
+        return DIT_FAIL(err, DIT_ERR_UNSUPPORTED, "backend '%s' cannot fill random weights", be->name);
+    wan_dit *m = calloc(1, sizeof *m);
+    if (m) m->blocks = calloc((size_t)cfg->layers, sizeof *m->blocks);
+    if (!m || !m->blocks) {
+        if (m) free(m->blocks);
+        free(m);
+        return DIT_FAIL(err, DIT_ERR_OOM, "model tables");
+    }
+    m->cfg = *cfg;
+    m->layout = WAN_LAYOUT_DIFFUSERS;
+    m->be = be;
+    dit_status s = DIT_OK;
+    uint64_t k = 0;
+    for (size_t i = 0; s == DIT_OK && i < sizeof k_global / sizeof k_global[0]; i++)
+        s = random_tensor(be, &k_global[i], m, cfg, seed + 7919 * (k++), &m->bytes_on_device);
+    for (int b = 0; s == DIT_OK && b < cfg->layers; b++)
+        for (size_t i = 0; s == DIT_OK && i < sizeof k_block / sizeof k_block[0]; i++) {
+            if ((k_block[i].flag == 1 && !cfg->cross_attn_norm) || (k_block[i].flag == 2 && !cfg->qk_norm)) continue;
+            s = random_tensor(be, &k_block[i], &m->blocks[b], cfg, seed + 7919 * (k++), &m->bytes_on_device);
+        }
+    if (s == DIT_OK) s = be->ops->sync(be);
+    if (s != DIT_OK) {
+        *err = be->err;
+        wan_dit_free(&m);
+        return err->code ? err->code : s;
     }
     *out = m;
     return DIT_OK;
