@@ -107,20 +107,26 @@ dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, c
     dit_status s;
 #ifdef SPADIT_HAVE_CUDA
     if (be->device == DIT_DEVICE_CUDA) {
-        if (stats) DIT_TRY(attn_cuda_mark(ctx->cuda, 0));
+        if (stats) DIT_TRY(attn_cuda_mark(ctx->cuda, 6));
         switch (call->params.method) {
         case ATTN_METHOD_DENSE:
             s = call->bias || (call->kv_valid > 0 && call->kv_valid < k->ne[0])
                     ? attn_dense_cuda_bias(be, call, out, q, k, v)
                     : attn_dense_cudnn(be, ctx->cuda, call, out, q, k, v);
             break;
+        case ATTN_METHOD_RECTIFIED:
+            s = attn_rectified_cuda(be, ctx->cuda, call, out, q, k, v, stats ? st : NULL);
+            break;
+        case ATTN_METHOD_SLA:
+            s = attn_sla_cuda(be, ctx->cuda, call, out, q, k, v, stats ? st : NULL);
+            break;
         default:
             s = DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "attention method '%s' is not available on backend '%s'",
                          attn_method_name(call->params.method), be->name);
         }
         if (s == DIT_OK && stats) {
-            DIT_TRY(attn_cuda_mark(ctx->cuda, 1));
-            st->ms_total = attn_cuda_elapsed(ctx->cuda, 0, 1);
+            DIT_TRY(attn_cuda_mark(ctx->cuda, 7));
+            st->ms_total = attn_cuda_elapsed(ctx->cuda, 6, 7);
             if (call->params.method == ATTN_METHOD_DENSE) st->ms_kernel = st->ms_total;
         }
         return s;

@@ -8,6 +8,23 @@
 
 typedef struct attn_cuda attn_cuda;
 
+#define N_EVENTS 8
+
+/* Device workspace of the sparse methods, grown on demand, plus the uploaded neighbour mask. */
+typedef struct attn_cuda_ws {
+    void *buf;
+    size_t bytes;
+    void *lt_ws;          /* cuBLASLt workspace for the SLA state GEMMs */
+    const uint8_t *nb_host; /* host neighbour mask currently uploaded */
+    int64_t nb_n;
+    void *nb_dev;
+    int *host_counts;     /* pinned-free host staging for stats */
+    size_t host_counts_n;
+} attn_cuda_ws;
+
+attn_cuda_ws *attn_cuda_workspace(attn_cuda *c);
+void attn_cuda_ws_free(attn_cuda_ws *w);
+
 dit_status attn_cuda_create(dit_backend *be, attn_cuda **out);
 void attn_cuda_destroy(attn_cuda **c);
 
@@ -22,5 +39,11 @@ dit_status attn_dense_cudnn(dit_backend *be, attn_cuda *c, const attn_call *call
 /* Dense attention with additive bias and key mask (umT5), simple kernel; any Sq, Sk. */
 dit_status attn_dense_cuda_bias(dit_backend *be, const attn_call *call, dit_tensor *out, const dit_tensor *q,
                                 const dit_tensor *k, const dit_tensor *v);
+
+/* Rectified SpaAttn and SLA on CUDA (sparse_cuda.c). */
+dit_status attn_rectified_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, dit_tensor *out,
+                               const dit_tensor *q, const dit_tensor *k, const dit_tensor *v, attn_stats *st);
+dit_status attn_sla_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, dit_tensor *out, const dit_tensor *q,
+                         const dit_tensor *k, const dit_tensor *v, attn_stats *st);
 
 #endif

@@ -13,7 +13,6 @@
 #include "attn_cuda.h"
 
 #define MAX_PLANS 32
-#define N_EVENTS 8
 
 typedef struct sdpa_plan {
     int64_t Sq, Sk, H, D;
@@ -27,7 +26,10 @@ struct attn_cuda {
     sdpa_plan plans[MAX_PLANS];
     int nplans;
     cudaEvent_t ev[N_EVENTS];
+    attn_cuda_ws ws; /* sparse methods' workspace (sparse_cuda.c) */
 };
+
+attn_cuda_ws *attn_cuda_workspace(attn_cuda *c) { return &c->ws; }
 
 dit_status attn_cuda_create(dit_backend *be, attn_cuda **out) {
     attn_cuda *c = calloc(1, sizeof *c);
@@ -48,6 +50,7 @@ void attn_cuda_destroy(attn_cuda **pc) {
     if (!pc || !*pc) return;
     attn_cuda *c = *pc;
     for (int i = 0; i < c->nplans; i++) cudnnBackendDestroyDescriptor(c->plans[i].plan);
+    attn_cuda_ws_free(&c->ws);
     for (int i = 0; i < N_EVENTS; i++)
         if (c->ev[i]) cudaEventDestroy(c->ev[i]);
     free(c);
