@@ -270,6 +270,20 @@ static void test_bad_checkpoint(dit_backend *be) {
     free(t);
     io_safetensors_close(&st);
 
+    /* a Wan model folder holding the encoder only as .pth: found, and the error says what to do */
+    char wdir[] = "/tmp/spadit_umt5_pth_XXXXXX";
+    if (mkdtemp(wdir)) {
+        char c1[600], c2[600];
+        snprintf(c1, sizeof c1, "%s/config.json", wdir);
+        snprintf(c2, sizeof c2, "%s/models_t5_umt5-xxl-enc-bf16.pth", wdir);
+        FILE *f = fopen(c1, "wb");
+        if (f) fputs("{\"_class_name\": \"WanModel\", \"dim\": 1536}", f), fclose(f);
+        f = fopen(c2, "wb");
+        if (f) fputs("PK\x03\x04 not really a zip", f), fclose(f);
+        s = wan_umt5_load(wdir, be, &m, &e);
+        CHECK(s != DIT_OK && strstr(e.msg, "models_t5_umt5-xxl-enc-bf16.pth is a PyTorch pickle"), "pth: %s", e.msg);
+        unlink(c1), unlink(c2), rmdir(wdir);
+    }
     /* a folder with a non-T5 config and no encoder file; a path that does not exist */
     snprintf(p, sizeof p, "%s/wan_small_original", SPADIT_TEST_DATA);
     s = wan_umt5_load(p, be, &m, &e);
