@@ -393,7 +393,10 @@ dit_status tok_regex_compile(const char *pat, int literal, const char *where, to
         root = parse_alt(ps);
         if (root >= 0 && ps->p < ps->end) root = fail(ps, DIT_ERR_FORMAT, "unbalanced )");
     }
-    if (root >= 0 && ps->st == DIT_OK && compile(ps, root) == 0) emit(ps, I_MATCH, 0, 0, 0);
+    if (root >= 0 && ps->st == DIT_OK && compile(ps, root) == 0 && emit(ps, I_MATCH, 0, 0, 0) >= 0) {
+        re_inst *fit = realloc(re->prog, (size_t)re->nprog * sizeof *fit);
+        if (fit) re->prog = fit;
+    }
     dit_status st = ps->st;
     free(ps);
     if (st != DIT_OK) {

@@ -66,11 +66,12 @@ static int build_trie(tok_unigram *m, const int32_t *order) {
     m->first = malloc(total * sizeof *m->first);
     m->nchild = malloc(total * sizeof *m->nchild);
     m->label = malloc(total);
-    size_t *qlo = malloc(total * sizeof *qlo), *qhi = malloc(total * sizeof *qhi), *qdepth = malloc(total * sizeof *qdepth);
+    /* per node: its range of sorted pieces and its depth (uint32: n < 2^31, pieces < 4 GiB) */
+    uint32_t *qlo = malloc(total * sizeof *qlo), *qhi = malloc(total * sizeof *qhi), *qdepth = malloc(total * sizeof *qdepth);
     int ok = m->value && m->first && m->nchild && m->label && qlo && qhi && qdepth;
     if (ok) {
         size_t nn = 1;
-        qlo[0] = 0, qhi[0] = (size_t)m->n, qdepth[0] = 0, m->label[0] = 0;
+        qlo[0] = 0, qhi[0] = (uint32_t)m->n, qdepth[0] = 0, m->label[0] = 0;
         for (size_t node = 0; node < nn; node++) {
             size_t lo = qlo[node], hi = qhi[node], d = qdepth[node];
             m->value[node] = -1;
@@ -82,7 +83,7 @@ static int build_trie(tok_unigram *m, const int32_t *order) {
                 size_t e = lo;
                 while (e < hi && (uint8_t)m->text[m->off[order[e]] + d] == b) e++;
                 m->label[nn] = b;
-                qlo[nn] = lo, qhi[nn] = e, qdepth[nn] = d + 1;
+                qlo[nn] = (uint32_t)lo, qhi[nn] = (uint32_t)e, qdepth[nn] = (uint32_t)(d + 1);
                 nn++, m->nchild[node]++;
                 lo = e;
             }
