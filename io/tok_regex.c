@@ -10,8 +10,9 @@
  * to load with DIT_ERR_UNSUPPORTED naming the construct, rather than guess.
  *
  * Matching is leftmost-first backtracking (Perl/onig priority) over a small
- * compiled program with an explicit stack and a step budget; repeats whose body
- * can match "" unboundedly are rejected at compile time.  find_all replays the
+ * compiled program with an explicit stack, memoized failed states (linear time
+ * per start position set) and a step budget; repeats whose body can match ""
+ * unboundedly are rejected at compile time.  find_all replays the
  * onig crate's find_iter (an empty match right after the previous match is
  * skipped).  Checked by tests/test_tokenizer.c: unit cases plus tokenizer
  * variants whose Replace/Split patterns HF itself ran to make the goldens.
@@ -27,7 +28,8 @@ enum { N_EMPTY, N_CHAR, N_ANY, N_CLASS, N_ASSERT, N_CAT, N_ALT, N_REP };
 #define RE_MAX_NODES 4096
 #define RE_MAX_PROG 20000
 #define RE_MAX_REPEAT 1000
-#define RE_STEP_BUDGET 50000000L
+#define RE_STEP_BUDGET 200000000L
+#define RE_MAX_SEEN (16u << 20) /* states memoized per find_all (64 MiB of marks) */
 
 typedef struct re_inst { int op, x, y; uint32_t c; } re_inst;
 typedef struct re_node { int type, a, b, min, max, greedy; uint32_t c; } re_node;
@@ -424,9 +426,17 @@ static int class_match(const re_class *k, uint32_t cp) {
 }
 
 typedef struct re_thread { int pc; size_t sp; } re_thread;
-typedef struct re_stack { re_thread *v; size_t n, cap; } re_stack;
+typedef struct re_stack {
+    re_thread *v;
+    size_t n, cap;
+    uint32_t *seen; /* per (pc, sp): generation in which the state was explored, or NULL */
+    uint32_t gen;
+} re_stack;
 
-/* Anchored run at `start`: 1 and *end on a match, 0 none, -1 OOM, -2 budget. */
+/* Anchored run at `start`: 1 and *end on a match, 0 none, -1 OOM, -2 budget.
+ * Without captures, a state (pc, sp) that was explored and did not lead to a
+ * match never will, so `seen` prunes revisits (reset by bumping gen after each
+ * match); this keeps e.g. " +\z" linear on long runs of spaces. */
 static int re_run(const tok_regex *re, const char *s, size_t len, size_t start, size_t *end, re_stack *st,
                   long *budget) {
     st->n = 0;
@@ -436,6 +446,14 @@ static int re_run(const tok_regex *re, const char *s, size_t len, size_t start, 
         if (--*budget < 0) return -2;
         const re_inst *in = &re->prog[pc];
         int ok = 1;
+        if (st->seen) {
+            uint32_t *mark = &st->seen[(size_t)pc * (len + 1) + sp];
+            if (*mark == st->gen) {
+                ok = 0;
+                goto backtrack;
+            }
+            *mark = st->gen;
+        }
         uint32_t cp = 0;
         int n = 0;
         switch (in->op) {
@@ -456,13 +474,14 @@ static int re_run(const tok_regex *re, const char *s, size_t len, size_t start, 
             break;
         case I_JMP: pc = in->x; break;
         case I_MATCH: *end = sp; return 1;
-        case I_BOL: ok = sp == 0 || s[sp - 1] == '\n', pc++; break;
+        case I_BOL: ok = sp == 0 || (s[sp - 1] == '\n' && sp < len), pc++; break; /* onig: not at the very end */
         case I_EOL: ok = sp == len || s[sp] == '\n', pc++; break;
         case I_BOS: ok = sp == 0, pc++; break;
         case I_EOS: ok = sp == len, pc++; break;
         case I_EOSNL: ok = sp == len || (sp + 1 == len && s[sp] == '\n'), pc++; break;
         default: ok = 0;
         }
+    backtrack:
         if (!ok) {
             if (st->n == 0) return 0;
             st->n--;
@@ -476,6 +495,8 @@ int tok_regex_find_all(const tok_regex *re, const char *s, size_t len, tok_spans
     if (len == 0) return tok_spans_push(out, 0, 0, 0);
     re_stack st = {0};
     long budget = RE_STEP_BUDGET;
+    if ((size_t)re->nprog * (len + 1) <= RE_MAX_SEEN) st.seen = calloc((size_t)re->nprog * (len + 1), sizeof *st.seen);
+    st.gen = 1;
     size_t last_end = 0, prev = 0, last_match_end = (size_t)-1;
     int rc = 0;
     while (last_end <= len) {
@@ -494,6 +515,7 @@ int tok_regex_find_all(const tok_regex *re, const char *s, size_t len, tok_spans
             start += start < len ? (size_t)tok_utf8_len(s, start) : 1;
         }
         if (!found) break;
+        st.gen++; /* states on this run's path led to a match: forget the marks */
         if (ms == me && last_match_end == me) { /* empty match right after the last one */
             last_end += last_end < len ? (size_t)tok_utf8_len(s, last_end) : 1;
             continue;
@@ -507,5 +529,6 @@ int tok_regex_find_all(const tok_regex *re, const char *s, size_t len, tok_spans
     if (prev != len && tok_spans_push(out, prev, len, 0)) rc = -1;
 done:
     free(st.v);
+    free(st.seen);
     return rc;
 }

@@ -295,9 +295,9 @@ static dit_status encode_segment(const io_tokenizer *t, const char *s, size_t n,
 
 dit_status io_tok_encode(const io_tokenizer *t, const char *utf8, int32_t *ids, int max_ids, int *n_ids,
                          dit_err *err) {
+    if (!t || !utf8 || !n_ids || (!ids && max_ids > 0))
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "io_tok_encode: NULL tokenizer, text, id buffer or count");
     *n_ids = 0;
-    if (!t || !utf8 || (!ids && max_ids > 0))
-        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "io_tok_encode: NULL tokenizer, text or id buffer");
     int nspecial = t->nprefix + t->nsuffix;
     if (max_ids < nspecial)
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "io_tok_encode: max_ids %d cannot hold the %d special token(s)",

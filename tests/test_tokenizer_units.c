@@ -217,6 +217,7 @@ static void test_regex(void) {
         {"[a-c]+?$|\\u00e9", "ab\xc3\xa9", 2, {{0, 2, 0}, {2, 4, 1}}},
         {"\\s", "a\xe3\x80\x80" "b", 3, {{0, 1, 0}, {1, 4, 1}, {4, 5, 0}}},
         {"x", "", 1, {{0, 0, 0}}},
+        {"^", "a\n", 2, {{0, 0, 1}, {0, 2, 0}}}, /* onig: ^ does not match after a final newline */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tok_regex *re = NULL;
@@ -242,6 +243,24 @@ static void test_regex(void) {
     if (re && tok_regex_find_all(re, "axba.b", 6, &sp) == 0)
         CHECK(sp.n == 2 && sp.v[1].b == 3 && sp.v[1].e == 6, "literal a.b spans");
     free(sp.v);
+    sp = (tok_spans){0};
+    tok_regex_free(&re);
+    /* long runs of spaces: " +\z" tried at every start stays linear (memoized failures) */
+    size_t big = 200000;
+    char *spaces = malloc(big + 3);
+    spaces[0] = 'a';
+    memset(spaces + 1, ' ', big);
+    spaces[big + 1] = 'b', spaces[big + 2] = 0;
+    clock_t t0 = clock();
+    CHECK(tok_regex_compile("\\A +| +\\z", 0, "big", &re, &err) == DIT_OK, "%s", err.msg);
+    int rc = re ? tok_regex_find_all(re, spaces, big + 2, &sp) : -1;
+    CHECK(rc == 0 && sp.n == 1 && sp.v[0].match == 0, "200k spaces: rc %d, %zu spans", rc, sp.n);
+    spaces[big + 1] = ' ';
+    rc = re ? tok_regex_find_all(re, spaces, big + 2, &sp) : -1;
+    CHECK(rc == 0 && sp.n == 2 && sp.v[1].b == 1 && sp.v[1].e == big + 2, "trailing run: rc %d", rc);
+    printf("regex on 200k spaces: %.3f s\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
+    free(sp.v);
+    free(spaces);
     tok_regex_free(&re);
     const char *unsupported[] = {"\\d", "(?=a)", "a*+", "(a*)*", "[[a]]", "\\p{L}", "(?i)a", "\\b", "\\1", "\\xff"};
     for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++)
