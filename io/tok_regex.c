@@ -265,8 +265,7 @@ static int parse_repeat(re_parser *ps) {
         if (c == '*') min = 0, max = -1, ps->p++;
         else if (c == '+') min = 1, max = -1, ps->p++;
         else if (c == '?') min = 0, max = 1, ps->p++;
-        else if (c == '{' && parse_interval(ps, &min, &max)) (void)0;
-        else break;
+        else if (c != '{' || !parse_interval(ps, &min, &max)) break; /* '{' not an interval: a literal */
         if (max >= 0 && min > max) return fail(ps, DIT_ERR_FORMAT, "repeat {n,m} with n > m");
         if (min > RE_MAX_REPEAT || max > RE_MAX_REPEAT) return fail(ps, DIT_ERR_UNSUPPORTED, "repeat count above 1000");
         int greedy = 1;

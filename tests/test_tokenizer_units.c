@@ -218,6 +218,7 @@ static void test_regex(void) {
         {"\\s", "a\xe3\x80\x80" "b", 3, {{0, 1, 0}, {1, 4, 1}, {4, 5, 0}}},
         {"x", "", 1, {{0, 0, 0}}},
         {"^", "a\n", 2, {{0, 0, 1}, {0, 2, 0}}}, /* onig: ^ does not match after a final newline */
+        {"a{,2}b|c{x", "aaabc{x", 3, {{0, 1, 0}, {1, 4, 1}, {4, 7, 1}}}, /* {,n}; '{' not an interval = literal */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tok_regex *re = NULL;
