@@ -172,7 +172,7 @@ int main(int argc, char **argv) {
             printf("JSON {\"shape\":\"%s\",\"method\":\"%s\",\"ms\":%.4f,\"map\":%.4f,\"select\":%.4f,\"kernel\":%.4f,"
                    "\"sparsity\":%.4f,\"dense_ms\":%.4f,\"speedup\":%.3f}\n",
                    sh->name, cases[c].label, r.ms, r.ms_map, r.ms_select, r.ms_kernel, r.sparsity, rd.ms, rd.ms / r.ms);
-            if (check && c == 0) {
+            if (check && c == 0 && !sh->n_text) { /* joint layouts rank the text column: not all video blocks */
                 double e = rel_dev(be, &o2, &o);
                 printf("  check: block-sparse kernel with all blocks vs cuDNN: rel L2 %.3e %s\n", e, e < 1e-2 ? "ok" : "FAIL");
                 fails += !(e < 1e-2);
