@@ -339,6 +339,17 @@ static void test_sla_structure(void) {
         m = d > m ? d : m;
     }
     CHECK(m > 1e-3, "SLA main, all blocks kept: the linear term is there (max %.2e)", m);
+    /* Sq != Sk (blocks counted separately): topk 1, proj_l 0 is still dense */
+    c.proj_l_w = &tw0, c.proj_l_b = &tb0, c.params.sla.topk = 1.0f;
+    dit_tensor tq_short = t3(q, 77, H, D), to_short = t3(o, 77, H, D);
+    attn_stats st;
+    memset(&st, 0, sizeof st);
+    CHECK(attn_forward(ctx, &c, &to_short, &tq_short, &tk, &tv, &st) == DIT_OK, "%s", be->err.msg);
+    dense_ref(&tq_short, &tk, &tv, 0, ref);
+    double e = rel_l2(o, ref, (size_t)(77 * H * D));
+    CHECK(e < 1e-5 && st.blocks_total == H * 2 * 7, "SLA 77 queries x 200 keys, topk 1 vs dense: rel %.3e, %lld blocks", e,
+          (long long)st.blocks_total);
+    c.proj_l_w = &tw, c.proj_l_b = &tb;
     /* the smallest budget: one key block per query block */
     c.params.sla.topk = 0.01f;
     attn_selection sel;
