@@ -69,6 +69,7 @@ attn_params attn_params_default(attn_method m) {
     p.rect.gapr = 1;
     p.rect.neighbors = 1;
     p.rect.forced_square = 1;
+    p.rect.block = 128;
     p.sla.topk = 0.05f;
     p.sla.variant = ATTN_SLA_MAIN;
     p.sla.block_q = 128;
@@ -98,7 +99,7 @@ dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, c
                         (long long)k->ne[1], (long long)k->ne[2]);
     attn_stats local;
     attn_stats *st = stats ? stats : &local;
-    int64_t *per_head = st->selected_per_head;
+    int64_t *per_head = stats ? stats->selected_per_head : NULL; /* local is uninitialised */
     memset(st, 0, sizeof *st);
     st->selected_per_head = per_head;
     st->method = call->params.method;
@@ -136,6 +137,12 @@ dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, c
     case ATTN_METHOD_DENSE:
         s = attn_dense_cpu(be, call, out, q, k, v);
         st->sparsity = 0;
+        break;
+    case ATTN_METHOD_RECTIFIED:
+        s = attn_rectified_cpu(be, call, out, q, k, v, st);
+        break;
+    case ATTN_METHOD_SLA:
+        s = attn_sla_cpu(be, call, out, q, k, v, st);
         break;
     default:
         s = DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "attention method '%s' is not available on backend '%s'",

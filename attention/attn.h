@@ -33,6 +33,7 @@ typedef struct attn_rectified_params {
     int gapr;        /* 1: GAPR compensation of dropped blocks; 0: plain renormalised sparse */
     int neighbors;   /* 1: OR in the static 3D-neighbour block mask (needs a token layout) */
     int forced_square; /* Wan: dense square of the first floor(nb / T_lat) blocks */
+    int block;       /* query = key block size; 0 means 128 (the published setting) */
 } attn_rectified_params;
 
 typedef struct attn_sla_params {
@@ -95,5 +96,12 @@ dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, c
 /* --- implementations (one per method and device), called by attn_forward --- */
 dit_status attn_dense_cpu(dit_backend *be, const attn_call *call, dit_tensor *out, const dit_tensor *q,
                           const dit_tensor *k, const dit_tensor *v);
+/* CPU references of the sparse methods (f32, double accumulation; docs/attention.md).  They
+ * check their operands and parameters, fill st (may be NULL; st->selected_per_head, when not
+ * NULL, must hold H entries) except ms_total, and are what the CUDA kernels are tested against. */
+dit_status attn_rectified_cpu(dit_backend *be, const attn_call *call, dit_tensor *out, const dit_tensor *q,
+                              const dit_tensor *k, const dit_tensor *v, attn_stats *st);
+dit_status attn_sla_cpu(dit_backend *be, const attn_call *call, dit_tensor *out, const dit_tensor *q,
+                        const dit_tensor *k, const dit_tensor *v, attn_stats *st);
 
 #endif

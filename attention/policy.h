@@ -21,6 +21,15 @@ typedef struct attn_policy {
 
 /* A policy that is dense everywhere. */
 attn_policy attn_policy_dense(void);
+/* Load a preset: a bare name ("rectified-wan") is configs/attention/<name>.json of the source
+ * tree (SPADIT_CONFIG_DIR); anything with a '/' or ending in ".json" is a file path.
+ * Keys (all optional but "method"; defaults are attn_params_default):
+ *   name, description, method ("dense" | "rectified" | "sla"), dense_layers, dense_steps,
+ *   rectified: {drop_rate, tau, gapr, neighbors, forced_square, block},
+ *   sla: {topk, variant ("main" | "sla1"), block_q, block_k}.
+ * Unknown keys, a section of another method, wrong types and out-of-range values are errors
+ * naming the key and the file.  calls_per_step is left at 1 for the sampler to set. */
+dit_status attn_policy_load(const char *name_or_path, attn_policy *out, dit_err *err);
 /* Parameters for (layer, call) under the policy. */
 attn_params attn_policy_select(const attn_policy *p, int layer, int call_index);
 

@@ -1,0 +1,305 @@
+/* sparse_cpu.c — what the CPU references of Rectified SpaAttn and SLA share: parameter and
+ * operand checks, the selection's storage (flags -> CSR lists), attn_select_cpu, the
+ * block-sparse attention kernel (double accumulation, one softmax over the listed key blocks
+ * of each (head, query block) row) and the statistics.
+ * Checked by tests/test_attn_sparse.c (goldens from tools/gen_sparse_goldens.py, dense
+ * equivalences, error messages).
+ */
+#include "sparse_cpu.h"
+
+#include <math.h>   /* exp, sqrt, isfinite, floor */
+#include <stdlib.h> /* calloc, malloc, free */
+#include <string.h> /* memset */
+#include <time.h>   /* clock_gettime */
+
+#include "../dit/op_check.h" /* dit_check_operand, DIT_MASK */
+
+double attn_cpu_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+double attn_cpu_scale(const attn_call *call, int64_t D) {
+    return call->scale > 0 ? (double)call->scale : 1.0 / sqrt((double)D);
+}
+
+int64_t attn_rectified_top_k(float drop_rate, int64_t nv) {
+    int64_t t = (int64_t)floor((1.0 - (double)drop_rate) * (double)nv + 1e-4);
+    return t < 1 ? 1 : t > nv ? nv : t;
+}
+
+int64_t attn_sla_top_k(float topk, int64_t nkb) {
+    int64_t t = (int64_t)floor((double)topk * (double)nkb + 1e-4);
+    return t < 1 ? 1 : t > nkb ? nkb : t;
+}
+
+/* ---- checks ---- */
+
+static dit_status check_common(dit_backend *be, const char *m, const attn_call *call, int64_t Sk) {
+    if (call->bias)
+        return DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "%s: an additive attention bias is supported by 'dense' only", m);
+    if (call->kv_valid < 0 || (call->kv_valid > 0 && call->kv_valid < Sk))
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG,
+                        "%s: kv_valid = %lld of %lld keys (a key mask) is supported by 'dense' only; Rectified marks "
+                        "text padding with layout->n_text_valid",
+                        m, (long long)call->kv_valid, (long long)Sk);
+    if (call->scale < 0 || !isfinite(call->scale))
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "%s: scale %g must be > 0 (or 0 for 1/sqrt(D))", m,
+                        (double)call->scale);
+    return DIT_OK;
+}
+
+static dit_status check_rectified(dit_backend *be, const attn_call *call, int64_t Sq, int64_t Sk) {
+    const attn_rectified_params *p = &call->params.rect;
+    const char *m = "attention 'rectified'";
+    if (!(p->drop_rate >= 0.0f && p->drop_rate < 1.0f))
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "%s: drop_rate = %g must be in [0, 1)", m, (double)p->drop_rate);
+    if (!(p->tau >= 0.0f && p->tau <= 1.0f))
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "%s: tau = %g must be in [0, 1]", m, (double)p->tau);
+    if (p->block < 0)
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "%s: block = %d must be > 0 (0 means 128)", m, p->block);
+    DIT_TRY(check_common(be, m, call, Sk));
+    if (Sq != Sk)
+        return DIT_FAIL(&be->err, DIT_ERR_SHAPE, "%s: self-attention needs q and k of the same length; got %lld and %lld",
+                        m, (long long)Sq, (long long)Sk);
+    const attn_layout *L = call->layout;
+    int64_t B = p->block > 0 ? p->block : 128;
+    int64_t n_video = L ? L->n_video : Sq, n_text = L ? L->n_text_valid : 0;
+    if (n_video < 1 || n_video > Sq)
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "%s: layout->n_video = %lld must be in [1, S = %lld]", m,
+                        (long long)n_video, (long long)Sq);
+    if (n_text < 0 || n_text > Sq - n_video)
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG,
+                        "%s: layout->n_text_valid = %lld must be in [0, S - n_video = %lld]", m, (long long)n_text,
+                        (long long)(Sq - n_video));
+    int64_t nv = (n_video + B - 1) / B;
+    if (p->neighbors) {
+        if (!L || !L->neighbor)
+            return DIT_FAIL(&be->err, DIT_ERR_MISSING,
+                            "%s: params.neighbors is on but the call has no neighbour mask (layout->neighbor, [%lld, %lld] "
+                            "for %lld video tokens in blocks of %lld; build it with attn_neighbor_mask for the token "
+                            "order), or turn neighbors off",
+                            m, (long long)nv, (long long)nv, (long long)n_video, (long long)B);
+        if (L->neighbor_nb != nv)
+            return DIT_FAIL(&be->err, DIT_ERR_SHAPE,
+                            "%s: layout->neighbor_nb = %lld, expected %lld (video blocks of %lld tokens)", m,
+                            (long long)L->neighbor_nb, (long long)nv, (long long)B);
+    }
+    if (p->forced_square && (!L || L->latent_frames < 1))
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG,
+                        "%s: params.forced_square needs layout->latent_frames >= 1 (got %lld), or turn it off", m,
+                        (long long)(L ? L->latent_frames : 0));
+    return DIT_OK;
+}
+
+static dit_status check_sla(dit_backend *be, const attn_call *call, int64_t D, int64_t Sk) {
+    const attn_sla_params *p = &call->params.sla;
+    const char *m = "attention 'sla'";
+    if (!(p->topk > 0.0f && p->topk <= 1.0f))
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "%s: topk = %g must be in (0, 1]", m, (double)p->topk);
+    if (p->variant != ATTN_SLA_MAIN && p->variant != ATTN_SLA_1)
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "%s: variant = %d must be main (0) or sla1 (1)", m, (int)p->variant);
+    if (p->block_q < 1 || p->block_k < 1)
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "%s: block_q = %d and block_k = %d must be > 0", m, p->block_q,
+                        p->block_k);
+    DIT_TRY(check_common(be, m, call, Sk));
+    if (!call->proj_l_w || !call->proj_l_b)
+        return DIT_FAIL(&be->err, DIT_ERR_MISSING,
+                        "sla needs proj_l: the layer's proj_l weight [%lld, %lld] and bias [%lld] (call->proj_l_w, "
+                        "call->proj_l_b) from an SLA fine-tuned checkpoint; the call has %s",
+                        (long long)D, (long long)D, (long long)D,
+                        !call->proj_l_w && !call->proj_l_b ? "neither" : call->proj_l_w ? "no bias" : "no weight");
+    const dit_tensor *w = call->proj_l_w, *b = call->proj_l_b;
+    DIT_TRY(dit_check_operand(be, m, "proj_l weight", w, DIT_MASK_FLOAT));
+    DIT_TRY(dit_check_operand(be, m, "proj_l bias", b, DIT_MASK_FLOAT));
+    if (w->ndim != 2 || w->ne[0] != D || w->ne[1] != D || b->ndim != 1 || b->ne[0] != D)
+        return DIT_FAIL(&be->err, DIT_ERR_SHAPE,
+                        "%s: proj_l weight must be [%lld, %lld] and bias [%lld] (head dim); got %lldx%lld (ndim %d) and "
+                        "%lld (ndim %d)",
+                        m, (long long)D, (long long)D, (long long)D, (long long)w->ne[0], (long long)w->ne[1], w->ndim,
+                        (long long)b->ne[0], b->ndim);
+    return DIT_OK;
+}
+
+dit_status attn_sparse_check(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k) {
+    if (!call || !q || !k) return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "attention: call, q and k must not be NULL");
+    switch (call->params.method) {
+    case ATTN_METHOD_DENSE: return DIT_OK;
+    case ATTN_METHOD_RECTIFIED: return check_rectified(be, call, q->ne[0], k->ne[0]);
+    case ATTN_METHOD_SLA: return check_sla(be, call, q->ne[2], k->ne[0]);
+    }
+    return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "attention: unknown method %d", (int)call->params.method);
+}
+
+dit_status attn_cpu_check_f32(dit_backend *be, const char *what, const dit_tensor *q, const dit_tensor *k,
+                              const dit_tensor *v, const dit_tensor *out) {
+    unsigned f32 = DIT_MASK(DIT_DTYPE_F32);
+    DIT_TRY(dit_check_operand(be, what, "q", q, f32));
+    DIT_TRY(dit_check_operand(be, what, "k", k, f32));
+    if (v) DIT_TRY(dit_check_operand(be, what, "v", v, f32));
+    if (out) DIT_TRY(dit_check_operand(be, what, "out", out, f32));
+    if (be->device != DIT_DEVICE_CPU)
+        return DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "%s: the CPU reference needs the CPU backend, not '%s'", what,
+                        be->name);
+    if (q->ndim != 3 || k->ndim != 3 || k->ne[1] != q->ne[1] || k->ne[2] != q->ne[2] || (v && !dit_tensor_same_shape(k, v)) ||
+        (out && !dit_tensor_same_shape(out, q)) || q->ne[0] < 1 || k->ne[0] < 1)
+        return DIT_FAIL(&be->err, DIT_ERR_SHAPE,
+                        "%s: expected q/out [Sq, H, D] and k/v [Sk, H, D], non-empty; got q %lldx%lldx%lld, k "
+                        "%lldx%lldx%lld",
+                        what, (long long)q->ne[0], (long long)q->ne[1], (long long)q->ne[2], (long long)k->ne[0],
+                        (long long)k->ne[1], (long long)k->ne[2]);
+    return DIT_OK;
+}
+
+/* ---- selection storage ---- */
+
+void attn_selection_free(attn_selection *sel) {
+    if (!sel) return;
+    free(sel->q_start), free(sel->k_start), free(sel->row_ptr), free(sel->cols), free(sel->n_ranked);
+    free(sel->comp_ptr), free(sel->comp_cols), free(sel->R), free(sel->c);
+    memset(sel, 0, sizeof *sel);
+}
+
+dit_status attn_sel_alloc(dit_backend *be, attn_selection *sel, attn_method m, int64_t heads, int64_t D,
+                          int64_t nqb, int64_t nkb, uint8_t **flags) {
+    memset(sel, 0, sizeof *sel);
+    sel->method = m;
+    sel->heads = heads, sel->head_dim = D, sel->nqb = nqb, sel->nkb = nkb, sel->n_video_qb = nqb;
+    int64_t rows = heads * nqb;
+    int rect = m == ATTN_METHOD_RECTIFIED;
+    sel->q_start = calloc((size_t)(nqb + 1), sizeof(int64_t));
+    sel->k_start = calloc((size_t)(nkb + 1), sizeof(int64_t));
+    sel->row_ptr = calloc((size_t)(rows + 1), sizeof(int64_t));
+    sel->n_ranked = calloc((size_t)rows, sizeof(int32_t));
+    if (rect) {
+        sel->comp_ptr = calloc((size_t)(rows + 1), sizeof(int64_t));
+        sel->R = calloc((size_t)rows, sizeof(float));
+        sel->c = calloc((size_t)(rows * D), sizeof(float));
+    }
+    *flags = calloc((size_t)(rows * nkb), 1);
+    if (!sel->q_start || !sel->k_start || !sel->row_ptr || !sel->n_ranked || !*flags ||
+        (rect && (!sel->comp_ptr || !sel->R || !sel->c))) {
+        free(*flags);
+        *flags = NULL;
+        attn_selection_free(sel);
+        return DIT_FAIL(&be->err, DIT_ERR_OOM, "attention selection: %lld rows x %lld key blocks", (long long)rows,
+                        (long long)nkb);
+    }
+    return DIT_OK;
+}
+
+dit_status attn_sel_finish(dit_backend *be, attn_selection *sel, const uint8_t *flags) {
+    int64_t rows = sel->heads * sel->nqb, nkb = sel->nkb, kept = 0, comp = 0;
+    for (int64_t i = 0; i < rows * nkb; i++) {
+        kept += flags[i] == SEL_KEPT;
+        comp += flags[i] == SEL_COMPENSATED;
+    }
+    sel->cols = malloc((size_t)(kept > 0 ? kept : 1) * sizeof(int32_t));
+    if (sel->comp_ptr) sel->comp_cols = malloc((size_t)(comp > 0 ? comp : 1) * sizeof(int32_t));
+    if (!sel->cols || (sel->comp_ptr && !sel->comp_cols))
+        return DIT_FAIL(&be->err, DIT_ERR_OOM, "attention selection: %lld block pairs", (long long)kept);
+    int64_t a = 0, b = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        sel->row_ptr[r] = a;
+        if (sel->comp_ptr) sel->comp_ptr[r] = b;
+        for (int64_t j = 0; j < nkb; j++) {
+            uint8_t f = flags[r * nkb + j];
+            if (f == SEL_KEPT) sel->cols[a++] = (int32_t)j;
+            else if (f == SEL_COMPENSATED && sel->comp_ptr) sel->comp_cols[b++] = (int32_t)j;
+        }
+    }
+    sel->row_ptr[rows] = a;
+    if (sel->comp_ptr) sel->comp_ptr[rows] = b;
+    sel->selected = kept;
+    sel->compensated = sel->comp_ptr ? comp : 0;
+    sel->total = rows * nkb;
+    return DIT_OK;
+}
+
+dit_status attn_select_cpu(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k,
+                           const dit_tensor *v, attn_selection *sel) {
+    if (!sel) return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "attention selection: sel is NULL");
+    memset(sel, 0, sizeof *sel);
+    int rect = call && call->params.method == ATTN_METHOD_RECTIFIED;
+    DIT_TRY(attn_cpu_check_f32(be, "attention selection", q, k, rect ? v : NULL, NULL));
+    if (rect && !v) return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "attention selection: 'rectified' needs v (pooled V)");
+    DIT_TRY(attn_sparse_check(be, call, q, k));
+    switch (call->params.method) {
+    case ATTN_METHOD_RECTIFIED: return attn_rectified_select(be, call, q, k, v, sel);
+    case ATTN_METHOD_SLA: return attn_sla_select(be, call, q, k, sel);
+    default: break;
+    }
+    return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "attention selection: method '%s' has no block selection",
+                    attn_method_name(call->params.method));
+}
+
+/* ---- the block-sparse kernel ---- */
+
+static void sparse_row(const attn_selection *sel, int64_t r, double scale, const float *q, const float *k,
+                       const float *v, float *out, double *logit, double *acc) {
+    int64_t H = sel->heads, D = sel->head_dim, h = r / sel->nqb, i = r % sel->nqb;
+    for (int64_t t = sel->q_start[i]; t < sel->q_start[i + 1]; t++) {
+        const float *qt = q + (t * H + h) * D;
+        double mx = -INFINITY;
+        int64_t n = 0;
+        for (int64_t e = sel->row_ptr[r]; e < sel->row_ptr[r + 1]; e++) {
+            int64_t j = sel->cols[e];
+            for (int64_t u = sel->k_start[j]; u < sel->k_start[j + 1]; u++, n++) {
+                const float *ku = k + (u * H + h) * D;
+                double s = 0;
+                for (int64_t d = 0; d < D; d++) s += (double)qt[d] * (double)ku[d];
+                logit[n] = s * scale;
+                if (logit[n] > mx) mx = logit[n];
+            }
+        }
+        double Z = 0;
+        for (int64_t d = 0; d < D; d++) acc[d] = 0;
+        n = 0;
+        for (int64_t e = sel->row_ptr[r]; e < sel->row_ptr[r + 1]; e++) {
+            int64_t j = sel->cols[e];
+            for (int64_t u = sel->k_start[j]; u < sel->k_start[j + 1]; u++, n++) {
+                double p = exp(logit[n] - mx);
+                const float *vu = v + (u * H + h) * D;
+                Z += p;
+                for (int64_t d = 0; d < D; d++) acc[d] += p * (double)vu[d];
+            }
+        }
+        float *ot = out + (t * H + h) * D;
+        for (int64_t d = 0; d < D; d++) ot[d] = (float)(Z > 0 ? acc[d] / Z : 0.0);
+    }
+}
+
+dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, double scale, const float *q,
+                                 const float *k, const float *v, float *out) {
+    int64_t rows = sel->heads * sel->nqb, nk = sel->k_start[sel->nkb], D = sel->head_dim;
+    int failed = 0;
+#pragma omp parallel
+    {
+        double *logit = malloc((size_t)(nk + D) * sizeof(double)); /* one logit per key, then a D-vector */
+        if (!logit) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t r = 0; r < rows; r++)
+            if (logit) sparse_row(sel, r, scale, q, k, v, out, logit, logit + nk);
+        free(logit);
+    }
+    if (failed) return DIT_FAIL(&be->err, DIT_ERR_OOM, "sparse attention: scratch of %lld logits", (long long)nk);
+    return DIT_OK;
+}
+
+void attn_cpu_fill_stats(const attn_selection *sel, attn_stats *st) {
+    if (!st) return;
+    st->blocks_total = sel->total;
+    st->blocks_selected = sel->selected;
+    st->blocks_compensated = sel->compensated;
+    st->sparsity = sel->total > 0 ? 1.0 - (double)sel->selected / (double)sel->total : 0.0;
+    st->heads = (int)sel->heads;
+    st->ms_map = sel->ms_map;
+    st->ms_select = sel->ms_select;
+    if (st->selected_per_head)
+        for (int64_t h = 0; h < sel->heads; h++)
+            st->selected_per_head[h] = sel->row_ptr[(h + 1) * sel->nqb] - sel->row_ptr[h * sel->nqb];
+}

@@ -1,0 +1,42 @@
+/* sparse_cpu.h — internals shared by the CPU references of the sparse methods
+ * (sparse_cpu.c: checks, selection storage, the block-sparse kernel, stats;
+ * rectified_cpu.c and sla_cpu.c: pooling, maps, selection, epilogues).  Not a public API. */
+#ifndef SPADIT_SPARSE_CPU_H
+#define SPADIT_SPARSE_CPU_H
+
+#include "selection.h" /* attn_selection, attn_call, attn_stats */
+
+/* Selection flags per (row, key block) while a selection is built. */
+enum { SEL_NONE = 0, SEL_KEPT = 1, SEL_COMPENSATED = 2 };
+
+double attn_cpu_now_ms(void);
+
+/* The effective softmax scale: call->scale, or 1/sqrt(D). */
+double attn_cpu_scale(const attn_call *call, int64_t D);
+
+/* Fails unless the operands are f32 CPU tensors [S, H, D] (out may be NULL: selection only). */
+dit_status attn_cpu_check_f32(dit_backend *be, const char *what, const dit_tensor *q, const dit_tensor *k,
+                              const dit_tensor *v, const dit_tensor *out);
+
+/* Allocate q_start / k_start / row_ptr / n_ranked (+ comp_ptr, R, c when rectified) and a
+ * zeroed flags array [heads * nqb * nkb] for the builder. */
+dit_status attn_sel_alloc(dit_backend *be, attn_selection *sel, attn_method m, int64_t heads, int64_t D,
+                          int64_t nqb, int64_t nkb, uint8_t **flags);
+/* Turn the flags into the CSR lists (kept, compensated) and the totals; frees nothing. */
+dit_status attn_sel_finish(dit_backend *be, attn_selection *sel, const uint8_t *flags);
+
+/* Method builders (fill geometry, flags, n_ranked and, for Rectified, R and c). */
+dit_status attn_rectified_select(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k,
+                                 const dit_tensor *v, attn_selection *sel);
+dit_status attn_sla_select(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k,
+                           attn_selection *sel);
+
+/* out[t, h, :] = sum_{u in the row's key blocks} softmax_u(scale q_t.k_u) v_u for every query t of
+ * every row r = (h, i), accumulated in double (the renormalised block-sparse attention). */
+dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, double scale, const float *q,
+                                 const float *k, const float *v, float *out);
+
+/* blocks_total / selected / compensated, sparsity and selected_per_head from sel. */
+void attn_cpu_fill_stats(const attn_selection *sel, attn_stats *st);
+
+#endif
