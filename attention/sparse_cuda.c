@@ -11,6 +11,7 @@
 #include "../dit/cuda/cuda_backend.h" /* dit_cuda_stream, CUDA_TRY, dit_cuda_check */
 #include "../dit/op_check.h"          /* dit_check_operand */
 #include "attn_cuda.h"
+#include "selection.h"   /* attn_sparse_check, attn_rectified_top_k, attn_sla_top_k */
 #include "sparse_cuda.h" /* kernel launchers */
 
 #define D 128
@@ -125,20 +126,25 @@ static dit_status upload_neighbor(dit_backend *be, attn_cuda_ws *w, const attn_l
 dit_status attn_rectified_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, dit_tensor *out,
                                const dit_tensor *q, const dit_tensor *k, const dit_tensor *v, attn_stats *st) {
     DIT_TRY(check_d(be, "rectified", q, k));
+    DIT_TRY(attn_sparse_check(be, call, q, k));
     const attn_rectified_params *rp = &call->params.rect;
+    if (rp->block != 0 && rp->block != 128)
+        return DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "rectified on CUDA uses 128-token blocks (block = %d)", rp->block);
     const attn_layout *lay = call->layout;
     const int64_t S = q->ne[0];
     const int H = (int)q->ne[1];
     int64_t n_video = lay && lay->n_video > 0 ? lay->n_video : S;
     int64_t ntv = lay ? lay->n_text_valid : 0;
+    if (n_video >= S) ntv = 0;
     if (n_video > S || ntv < 0 || n_video + ntv > S)
         return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "rectified: layout n_video %lld + n_text_valid %lld exceeds %lld tokens",
                         (long long)n_video, (long long)ntv, (long long)S);
-    if (ntv == 0) n_video = S; /* no text: plain layout */
-    const int nvb = (int)((n_video + 127) / 128), ntb = (int)((S - n_video + 127) / 128);
-    const int nqb = nvb + ntb, nkb = nvb + ntb;
-    int top_k = (int)floor((1.0 - rp->drop_rate) * nvb);
-    if (top_k < 1) top_k = 1;
+    /* joint layout (n_video < S): ceil((S - n_video)/128) dense text query blocks, ceil(ntv/128) text key
+     * blocks holding only real keys (docs/attention.md) */
+    const int nvb = (int)((n_video + 127) / 128), ntbq = (int)((S - n_video + 127) / 128), ntb = (int)((ntv + 127) / 128);
+    const int nqb = nvb + ntbq, nkb = nvb + ntb;
+    const int top_k = (int)attn_rectified_top_k(rp->drop_rate, nvb);
+    const float scale = call->scale > 0 ? call->scale : 1.0f / sqrtf((float)D);
     int forced = 0;
     if (rp->forced_square && lay && lay->latent_frames > 0) forced = (int)(nvb / lay->latent_frames);
     cudaStream_t s = dit_cuda_stream(be);
@@ -172,16 +178,15 @@ dit_status attn_rectified_cuda(dit_backend *be, attn_cuda *c, const attn_call *c
             return DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "rectified: %d video blocks + %lld text tokens exceed the selection kernel's shared memory",
                             nvb, (long long)ntv);
         sp_rect_select_params sp = {qbar, mq, kbar, mk, vbar, k->data, nbdev, H, nqb, nvb, nvb, ntb, n_video, ntv, top_k,
-                                    forced, rp->gapr, rp->tau, 1.0f / sqrtf((float)D), lut, cnt, comp, R, cc, nkb};
+                                    forced, rp->gapr, rp->tau, scale, lut, cnt, comp, R, cc, nkb};
         KT(sp_rect_select_launch(&sp, s));
         if (st) DIT_TRY(attn_cuda_mark(c, 2));
         sp_fa_params fp;
         memset(&fp, 0, sizeof fp);
         fp.q = q->data, fp.k = k->data, fp.v = v->data, fp.o = out->data;
         fp.S = S, fp.H = H;
-        fp.scale_log2 = (call->scale > 0 ? call->scale : 1.0f / sqrtf((float)D)) * 1.4426950408889634f;
-        fp.bk = 128, fp.n_video = n_video, fp.nvb_q = nvb, fp.nvb_k = nvb, fp.key_end = n_video + (ntv ? ntv : 0);
-        if (!ntv) fp.key_end = S;
+        fp.scale_log2 = scale * 1.4426950408889634f;
+        fp.bk = 128, fp.n_video = n_video, fp.nvb_q = nvb, fp.nvb_k = nvb, fp.key_end = n_video < S ? n_video + ntv : S;
         fp.nqb = nqb, fp.lut = lut, fp.cnt = cnt, fp.lut_stride = nkb, fp.nkb = nkb;
         fp.mode = SP_EPI_RECTIFIED, fp.R = R, fp.c = cc;
         KT(sp_fa_launch(&fp, s));
@@ -248,6 +253,7 @@ static dit_status state_gemm(dit_backend *be, attn_cuda_ws *w, const void *v, co
 dit_status attn_sla_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, dit_tensor *out, const dit_tensor *q,
                          const dit_tensor *k, const dit_tensor *v, attn_stats *st) {
     DIT_TRY(check_d(be, "sla", q, k));
+    DIT_TRY(attn_sparse_check(be, call, q, k));
     const attn_sla_params *sp = &call->params.sla;
     if (!call->proj_l_w || !call->proj_l_b)
         return DIT_FAIL(&be->err, DIT_ERR_MISSING, "sla needs the layer's proj_l weight [128, 128] and bias [128]");
@@ -263,8 +269,7 @@ dit_status attn_sla_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, d
     const int64_t S = q->ne[0];
     const int H = (int)q->ne[1], bk = sp->block_k;
     const int nqb = (int)((S + 127) / 128), nkb = (int)((S + bk - 1) / bk);
-    int T = (int)floor((double)sp->topk * nkb);
-    if (T < 1) T = 1;
+    const int T = (int)attn_sla_top_k(sp->topk, nkb);
     const int sla1 = sp->variant == ATTN_SLA_1;
     cudaStream_t s = dit_cuda_stream(be);
     attn_cuda_ws *w = attn_cuda_workspace(c);

@@ -155,7 +155,7 @@ __global__ void __launch_bounds__(THREADS) rect_select_kernel(const sp_rect_sele
     const int h = blockIdx.y, i0 = blockIdx.x * RECT_ROWS, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int rows = min(RECT_ROWS, p.nqb - i0);
     const int nkb = p.nvb + p.ntb;
-    const bool joint = p.n_text_valid > 0;
+    const bool joint = p.nvq < p.nqb; /* text query blocks exist: n_video < S (docs/attention.md) */
     const int ntx = joint ? (int)p.n_text_valid : 0;
     for (int e = threadIdx.x; e < rows * D; e += THREADS) {
         qb[e] = p.qbar[((int64_t)h * p.nqb + i0) * D + e];

@@ -53,6 +53,48 @@ static float *run_one(const char *dir, io_safetensors *io, dit_backend *be, doub
     return out;
 }
 
+/* The attention policy plumbing: Rectified with every block kept runs the Gilbert token order
+ * (permuted tokens and RoPE rows, un-permuted at the head) and must reproduce the dense output;
+ * SLA on a checkpoint without proj_l must fail with a clear message. */
+static void test_policies(dit_backend *be) {
+    char d[512], p[512];
+    snprintf(d, sizeof d, "%s/wan_small_diffusers", SPADIT_TEST_DATA);
+    snprintf(p, sizeof p, "%s/wan_small_io.safetensors", SPADIT_TEST_DATA);
+    dit_err err = {0};
+    wan_dit *m = NULL;
+    io_safetensors *io = NULL;
+    if (wan_dit_load(d, be, &m, &err) != DIT_OK || io_safetensors_open(p, &io, &err) != DIT_OK) {
+        CHECK(0, "%s", err.msg);
+        return;
+    }
+    int64_t nl, nc, nt, nv;
+    float *x = read_io(io, "latent", &nl), *ctx = read_io(io, "context", &nc), *ts = read_io(io, "timestep", &nt);
+    float *ref = read_io(io, "velocity", &nv);
+    float *o1 = malloc((size_t)nv * 4), *o2 = malloc((size_t)nv * 4);
+    const io_st_tensor *lt = io_safetensors_find(io, "latent");
+    wan_run run;
+    CHECK(wan_run_init(&run, m, lt->shape[1], lt->shape[2], lt->shape[3], &err) == DIT_OK, "%s", err.msg);
+    CHECK(wan_dit_forward(&run, x, ts[0], ctx, nc / m->cfg.text_dim, o1, &err) == DIT_OK, "%s", err.msg);
+    attn_policy pol = attn_policy_dense();
+    pol.sparse = attn_params_default(ATTN_METHOD_RECTIFIED);
+    pol.sparse.rect.drop_rate = 0.0f;
+    CHECK(wan_run_set_policy(&run, &pol, &err) == DIT_OK && run.order && run.neighbor, "rectified policy: %s", err.msg);
+    CHECK(wan_dit_forward(&run, x, ts[0], ctx, nc / m->cfg.text_dim, o2, &err) == DIT_OK, "%s", err.msg);
+    double e = rel_l2(o2, o1, (size_t)nv);
+    printf("rectified (all blocks kept, Gilbert order) vs dense: rel L2 %.3e\n", e);
+    CHECK(e < 1e-5, "rectified all-blocks vs dense %.3e", e);
+    CHECK(rel_l2(o2, ref, (size_t)nv) < 1e-4, "rectified all-blocks vs diffusers");
+    pol.sparse = attn_params_default(ATTN_METHOD_SLA);
+    CHECK(wan_run_set_policy(&run, &pol, &err) == DIT_OK && !run.order, "sla policy restores grid order");
+    CHECK(wan_dit_forward(&run, x, ts[0], ctx, nc / m->cfg.text_dim, o2, &err) == DIT_ERR_MISSING &&
+              strstr(err.msg, "proj_l"),
+          "sla without proj_l: %s", err.msg);
+    wan_run_free(&run);
+    free(x), free(ctx), free(ts), free(ref), free(o1), free(o2);
+    io_safetensors_close(&io);
+    wan_dit_free(&m);
+}
+
 int main(void) {
     const char *names[] = {"wan_small", "wan_tiny32"};
     dit_err err = {0};
@@ -85,6 +127,7 @@ int main(void) {
         free(o1), free(o2);
         io_safetensors_close(&io);
     }
+    test_policies(be);
     dit_backend_destroy(&be);
     return test_summary("test_wan_golden");
 }

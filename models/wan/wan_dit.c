@@ -11,7 +11,8 @@
 #include <string.h> /* memset, memcpy */
 #include <time.h>   /* clock_gettime */
 
-#include "../../dit/patch.h" /* dit_patchify, dit_unpatchify, dit_rope3d_table */
+#include "../../attention/gilbert.h" /* attn_gilbert_order, attn_neighbor_mask */
+#include "../../dit/patch.h"          /* dit_patchify, dit_unpatchify, dit_rope3d_table */
 
 static double now_ms(void) {
     struct timespec ts;
@@ -105,6 +106,31 @@ dit_status wan_run_set_order(wan_run *r, const int64_t *order, dit_err *err) {
     return DIT_OK;
 }
 
+dit_status wan_run_set_policy(wan_run *r, const attn_policy *policy, dit_err *err) {
+    const wan_config *c = &r->m->cfg;
+    int rect = policy && policy->sparse.method == ATTN_METHOD_RECTIFIED;
+    free(r->neighbor);
+    r->neighbor = NULL;
+    r->neighbor_nb = 0;
+    r->policy = policy;
+    if (!rect) return r->order ? wan_run_set_order(r, NULL, err) : DIT_OK;
+    int64_t Fp = r->F / c->patch[0], Hp = r->H / c->patch[1], Wp = r->W / c->patch[2];
+    int64_t *order = malloc((size_t)r->N * sizeof(int64_t));
+    if (!order) return DIT_FAIL(err, DIT_ERR_OOM, "token order of %lld tokens", (long long)r->N);
+    dit_status s = attn_gilbert_order(Fp, Hp, Wp, order, err);
+    if (s == DIT_OK) s = wan_run_set_order(r, order, err);
+    if (s == DIT_OK && policy->sparse.rect.neighbors) {
+        int64_t block = policy->sparse.rect.block > 0 ? policy->sparse.rect.block : 128;
+        int64_t nb = attn_block_count(r->N, block);
+        r->neighbor = malloc((size_t)(nb * nb));
+        if (!r->neighbor) s = DIT_FAIL(err, DIT_ERR_OOM, "neighbour mask %lld x %lld", (long long)nb, (long long)nb);
+        else s = attn_neighbor_mask(r->order, Fp, Hp, Wp, block, r->neighbor, err);
+        r->neighbor_nb = nb;
+    }
+    free(order);
+    return s;
+}
+
 void wan_run_free(wan_run *r) {
     if (r->m) {
         dit_backend_tensor_free(r->m->be, &r->rope);
@@ -114,6 +140,7 @@ void wan_run_free(wan_run *r) {
     free(r->host_tokens);
     free(r->host_out);
     free(r->order_owned);
+    free(r->neighbor);
     memset(r, 0, sizeof *r);
 }
 
@@ -162,7 +189,7 @@ static dit_status block_forward(wan_run *r, int layer, fwd_bufs *b) {
     BE(dit_op_rms_norm_rope(be, &b->k, &b->k, c->qk_norm ? &blk->sa_norm_k : NULL, &r->rope, c->heads, c->eps));
     dit_tensor q3 = heads_view(&b->q, c->heads), k3 = heads_view(&b->k, c->heads), v3 = heads_view(&b->v, c->heads);
     dit_tensor o3 = heads_view(&b->o, c->heads);
-    attn_layout lay = {r->N, 0, r->F / c->patch[0], NULL, 0};
+    attn_layout lay = {r->N, 0, r->F / c->patch[0], r->neighbor, r->neighbor_nb};
     attn_call call;
     memset(&call, 0, sizeof call);
     call.params = attn_policy_select(r->policy, layer, r->call_index);

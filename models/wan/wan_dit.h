@@ -85,7 +85,9 @@ typedef struct wan_run {
     float *host_tokens;      /* [N, patch_dim] staging */
     float *host_out;         /* [N, out_patch_dim] staging */
     attn_ctx *attn;
-    const attn_policy *policy; /* NULL: dense everywhere */
+    const attn_policy *policy; /* NULL: dense everywhere (set with wan_run_set_policy) */
+    uint8_t *neighbor;       /* Rectified: [nb, nb] 3D-neighbour block mask of the token order */
+    int64_t neighbor_nb;
     int call_index;          /* transformer calls so far (CFG counts 2 per step) */
     attn_stats *layer_stats; /* optional [layers] stats of the last call */
     double ms_attention;     /* self-attention time of the last call */
@@ -96,6 +98,10 @@ dit_status wan_run_init(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W,
 void wan_run_free(wan_run *r);
 /* Use a token order (Gilbert curve etc.): order[r] = grid index of row r. */
 dit_status wan_run_set_order(wan_run *r, const int64_t *order, dit_err *err);
+/* Attention policy for the following calls (NULL: dense).  A policy whose sparse method is Rectified
+ * SpaAttn switches the run to the 3D Gilbert token order and builds its neighbour mask; any other
+ * policy restores the grid order.  The policy must outlive the run's use of it. */
+dit_status wan_run_set_policy(wan_run *r, const attn_policy *policy, dit_err *err);
 
 /* velocity[C,F,H,W] = DiT(x[C,F,H,W], t, ctx[ctx_rows, text_dim]); ctx_rows <= 512
  * are zero-padded to 512 as Wan does.  Host f32 in and out. */
