@@ -80,6 +80,23 @@ static dit_status check_d(dit_backend *be, const char *m, const dit_tensor *q, c
     return DIT_OK;
 }
 
+/* The block-sparse kernel to run: v3 (wgmma, sm_90a builds on compute capability 9.x) or v2 (mma.sync). */
+static dit_status fa_launch(dit_backend *be, const attn_call *call, const sp_fa_params *fp) {
+    int want = call->kernel;
+    int sm90 = 0;
+#ifdef SPADIT_SM90A
+    int major = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dit_cuda_device(be)) == cudaSuccess)
+        sm90 = major == 9;
+#endif
+    if (want == 3 && !sm90)
+        return DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED,
+                        "the wgmma attention kernel needs an sm_90a build (SPADIT_CUDA_ARCH=90a) on a Hopper GPU");
+    cudaError_t e = (want == 3 || (want == 0 && sm90)) ? sp_fa_sm90_launch(fp, dit_cuda_stream(be))
+                                                       : sp_fa_launch(fp, dit_cuda_stream(be));
+    return dit_cuda_check(be, e, "block-sparse attention kernel", __FILE__, __LINE__);
+}
+
 /* Sum per-row counts into stats; per-head selected blocks when asked. */
 static dit_status fill_counts(dit_backend *be, attn_cuda_ws *w, const int *dcnt, const int *dcomp, int H, int nqb,
                               int64_t nkb, attn_stats *st) {
@@ -189,7 +206,7 @@ dit_status attn_rectified_cuda(dit_backend *be, attn_cuda *c, const attn_call *c
         fp.bk = 128, fp.n_video = n_video, fp.nvb_q = nvb, fp.nvb_k = nvb, fp.key_end = n_video < S ? n_video + ntv : S;
         fp.nqb = nqb, fp.lut = lut, fp.cnt = cnt, fp.lut_stride = nkb, fp.nkb = nkb;
         fp.mode = SP_EPI_RECTIFIED, fp.R = R, fp.c = cc;
-        KT(sp_fa_launch(&fp, s));
+        DIT_TRY(fa_launch(be, call, &fp));
         if (st) {
             DIT_TRY(attn_cuda_mark(c, 3));
             st->ms_map = attn_cuda_elapsed(c, 0, 1);
@@ -203,16 +220,17 @@ dit_status attn_rectified_cuda(dit_backend *be, attn_cuda *c, const attn_call *c
 }
 
 /* Strided-batched GEMM: for b < batch, C_b [D x D] (row-major [d_in][d_out], f32) =
- * sum_u phik[u][d_in] v[u][d_out] over `rows` tokens of each batch entry (bf16 [.., H, D] rows). */
+ * sum_u phik[u][d_in] v[u][d_out] over `rows` tokens (bf16 rows of stride H*D elements); batch entry b
+ * starts `stride` elements after entry b-1 (D: the next head; bk*H*D: the next key block). */
 static dit_status state_gemm(dit_backend *be, attn_cuda_ws *w, const void *v, const void *phik, float *C, int64_t rows,
-                             int H, int batch, int64_t stride_tok) {
+                             int H, int batch, int64_t stride) {
     if (!w->lt_ws) CUDA_TRY(be, cudaMalloc(&w->lt_ws, LT_WS));
     cublasLtMatmulDesc_t op = NULL;
     cublasLtMatrixLayout_t la = NULL, lb = NULL, lc = NULL;
     dit_status s = DIT_OK;
     cublasOperation_t tA = CUBLAS_OP_N, tB = CUBLAS_OP_T;
     int32_t bc = batch;
-    int64_t sa = stride_tok * H * D, sc = (int64_t)D * D;
+    int64_t sa = stride, sc = (int64_t)D * D;
 #define LT(call)                                                                   \
     do {                                                                           \
         if (s == DIT_OK) s = dit_cublas_check(be, (call), #call, __FILE__, __LINE__); \
@@ -306,10 +324,7 @@ dit_status attn_sla_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, d
         /* linear state: phi(k), H = phi(K)^T V per head, folded with proj_l */
         sp_phi_params ph = {k->data, phik, z, S, H};
         KT(sp_phi_launch(&ph, s));
-        for (int h = 0; h < H; h++) {
-            const char *vb = (const char *)v->data + (size_t)h * D * 2, *pb = (const char *)phik + (size_t)h * D * 2;
-            DIT_TRY(state_gemm(be, w, vb, pb, Hs + (size_t)h * D * D, S, H, 1, 0));
-        }
+        DIT_TRY(state_gemm(be, w, v->data, phik, Hs, S, H, H, D)); /* one batched GEMM over the heads */
         if (!sla1) {
             KT(sp_fold_launch(Hs, call->proj_l_w->data, Hp, H, s));
         } else {
@@ -317,7 +332,7 @@ dit_status attn_sla_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, d
             for (int h = 0; h < H; h++) {
                 const char *vb = (const char *)v->data + (size_t)h * D * 2, *pb = (const char *)phik + (size_t)h * D * 2;
                 float *hb = hblk + (size_t)h * nkb * D * D;
-                if (full > 0) DIT_TRY(state_gemm(be, w, vb, pb, hb, bk, H, (int)full, bk));
+                if (full > 0) DIT_TRY(state_gemm(be, w, vb, pb, hb, bk, H, (int)full, (int64_t)bk * H * D));
                 if (tail > 0)
                     DIT_TRY(state_gemm(be, w, vb + (size_t)(full * bk) * H * D * 2, pb + (size_t)(full * bk) * H * D * 2,
                                        hb + (size_t)full * D * D, tail, H, 1, 0));
@@ -335,7 +350,7 @@ dit_status attn_sla_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, d
         fp.nqb = nqb, fp.lut = lut, fp.cnt = cnt, fp.lut_stride = T, fp.nkb = nkb;
         fp.mode = sla1 ? SP_EPI_SLA_PER_BLOCK : SP_EPI_SLA;
         fp.state = Hp, fp.z = sla1 ? zi : z, fp.bl = call->proj_l_b->data, fp.eps = 1e-5f;
-        KT(sp_fa_launch(&fp, s));
+        DIT_TRY(fa_launch(be, call, &fp));
         if (st) {
             DIT_TRY(attn_cuda_mark(c, 3));
             st->ms_map = attn_cuda_elapsed(c, 0, 1);

@@ -24,6 +24,7 @@ cudaError_t sp_sla_select_launch(const sp_sla_select_params *p, cudaStream_t st)
 size_t sp_rect_select_smem(int nvb, int ntb, int ntext);
 cudaError_t sp_rect_select_launch(const sp_rect_select_params *p, cudaStream_t st);
 cudaError_t sp_fa_launch(const sp_fa_params *p, cudaStream_t st);
+cudaError_t sp_fa_sm90_launch(const sp_fa_params *p, cudaStream_t st);
 #ifdef __cplusplus
 }
 #endif

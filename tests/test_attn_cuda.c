@@ -29,7 +29,7 @@ typedef struct tcase {
     int gapr, sla1, tau_on;
 } tcase;
 
-static void run_case(const tcase *tc) {
+static void run_case(const tcase *tc, int kernel) {
     int64_t S = tc->S, H = tc->H, D = 128, n = S * H * D;
     int64_t ne[3] = {S, H, D}, pw[2] = {D, D}, pb[1] = {D};
     float *q = malloc((size_t)n * 4), *k = malloc((size_t)n * 4), *v = malloc((size_t)n * 4);
@@ -64,6 +64,7 @@ static void run_case(const tcase *tc) {
     memset(&call, 0, sizeof call);
     call.params = attn_params_default(tc->m);
     call.layout = &lay;
+    call.kernel = kernel;
     if (tc->m == ATTN_METHOD_RECTIFIED) {
         call.params.rect.drop_rate = tc->a;
         call.params.rect.gapr = tc->gapr;
@@ -91,7 +92,7 @@ static void run_case(const tcase *tc) {
         float *a = malloc((size_t)n * 4);
         dit_backend_download_f32(gpu, a, &og);
         double e = rel_l2(a, oc.data, (size_t)n);
-        printf("  %-44s rel L2 %.3e  sparsity gpu %.4f cpu %.4f  blocks %lld / %lld\n", tc->name, e, sg.sparsity,
+        printf("  v%d %-44s rel L2 %.3e  sparsity gpu %.4f cpu %.4f  blocks %lld / %lld\n", kernel ? kernel : 3, tc->name, e, sg.sparsity,
                sc.sparsity, (long long)sg.blocks_selected, (long long)sc.blocks_selected);
         CHECK(e <= 1e-2, "%s: rel L2 %.3e", tc->name, e);
         /* selections may differ only where two block scores tie within rounding: allow 0.2 % */
@@ -119,7 +120,7 @@ static double dev_rel(dit_backend *be, const dit_tensor *a, const dit_tensor *b)
     return e;
 }
 
-static void structural(int64_t S, int64_t H) {
+static void structural(int64_t S, int64_t H, int kernel) {
     int64_t ne[3] = {S, H, 128}, pw[1] = {128 * 128}, pb[1] = {128};
     dit_tensor q, k, v, o1, o2, w, b;
     dit_backend_tensor_alloc(gpu, &q, DIT_DTYPE_BF16, 3, ne);
@@ -140,6 +141,7 @@ static void structural(int64_t S, int64_t H) {
     memset(&call, 0, sizeof call);
     call.params = attn_params_default(ATTN_METHOD_DENSE);
     CHECK(attn_forward(ctx, &call, &o1, &q, &k, &v, NULL) == DIT_OK, "%s", gpu->err.msg);
+    call.kernel = kernel;
     call.params = attn_params_default(ATTN_METHOD_RECTIFIED);
     call.params.rect.drop_rate = 0.0f;
     call.params.rect.gapr = 0;
@@ -149,14 +151,16 @@ static void structural(int64_t S, int64_t H) {
     st.selected_per_head = NULL;
     CHECK(attn_forward(ctx, &call, &o2, &q, &k, &v, &st) == DIT_OK, "%s", gpu->err.msg);
     double e = dev_rel(gpu, &o2, &o1);
-    printf("  S=%lld H=%lld: all blocks vs cuDNN rel L2 %.3e (sparsity %.3f)\n", (long long)S, (long long)H, e, st.sparsity);
+    printf("  kernel v%d S=%lld H=%lld: all blocks vs cuDNN rel L2 %.3e (sparsity %.3f)\n", kernel ? kernel : 3, (long long)S,
+           (long long)H, e, st.sparsity);
     CHECK(e < 1e-2 && st.sparsity == 0.0, "all-block kernel vs cuDNN: %.3e, sparsity %.3f", e, st.sparsity);
     call.params = attn_params_default(ATTN_METHOD_SLA);
     call.params.sla.topk = 1.0f;
     call.proj_l_w = &w, call.proj_l_b = &b;
     CHECK(attn_forward(ctx, &call, &o2, &q, &k, &v, NULL) == DIT_OK, "%s", gpu->err.msg);
     e = dev_rel(gpu, &o2, &o1);
-    printf("  S=%lld H=%lld: sla topk 1, proj_l 0 vs cuDNN rel L2 %.3e\n", (long long)S, (long long)H, e);
+    printf("  kernel v%d S=%lld H=%lld: sla topk 1, proj_l 0 vs cuDNN rel L2 %.3e\n", kernel ? kernel : 3, (long long)S,
+           (long long)H, e);
     CHECK(e < 1e-2, "sla topk 1 vs dense %.3e", e);
     call.proj_l_w = NULL;
     CHECK(attn_forward(ctx, &call, &o2, &q, &k, &v, NULL) == DIT_ERR_MISSING && strstr(gpu->err.msg, "proj_l"),
@@ -175,8 +179,9 @@ int main(int argc, char **argv) {
     dit_backend_create("cpu", &cpu, &err);
     dit_rng_seed(&rng, 99);
     int quick = argc > 1 && !strcmp(argv[1], "--quick"); /* for compute-sanitizer runs */
-    structural(1000, 3);
-    if (!quick) structural(4100, 12);
+    structural(1000, 3, 0);
+    structural(1000, 3, 2);
+    if (!quick) structural(4100, 12, 0), structural(4100, 12, 2);
     const tcase cases[] = {
         {"rectified S=1000 H=12 drop .75 gapr", 1000, 0, 0, 12, ATTN_METHOD_RECTIFIED, 0.75f, 1, 0, 0},
         {"rectified S=2000 H=24 drop .9 no gapr", 2000, 0, 0, 24, ATTN_METHOD_RECTIFIED, 0.9f, 0, 0, 0},
@@ -190,7 +195,8 @@ int main(int argc, char **argv) {
         {"sla1 S=700 H=12 topk 1 (linear term 0)", 700, 0, 0, 12, ATTN_METHOD_SLA, 1.0f, 0, 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (!quick || i % 3 == 0) run_case(&cases[i]);
+        if (!quick || i % 3 == 0) run_case(&cases[i], 0);
+    if (!quick) run_case(&cases[0], 2), run_case(&cases[6], 2); /* the mma.sync fallback kernel too */
     dit_backend_destroy(&gpu);
     dit_backend_destroy(&cpu);
     return test_summary("test_attn_cuda");
