@@ -113,22 +113,38 @@ __global__ void zblk_kernel(const __nv_bfloat16 *phik, float *zblk, int64_t S, i
     zblk[((int64_t)h * nkb + j) * D + d] = acc;
 }
 
-/* SLA-1 per query block: H_i = Htot - sum_{j in C_i} h_j, z_i = ztot - sum z_j.  grid (nqb, H), 256 threads. */
+/* SLA-1 per query block: H_i = sum of h_j over the blocks NOT selected for row i (z_i likewise).  When
+ * fewer blocks are left out than selected, sum them directly (exact zero when everything is selected);
+ * otherwise total minus selected (the paper's pre-aggregate-then-subtract), which is well conditioned
+ * because most of the mass remains.  grid (nqb, H), 256 threads. */
 __global__ void sla1_state_kernel(const float *Htot, const float *ztot, const float *hblk, const float *zblk,
                                   const int *lut, const int *cnt, int lut_stride, int nqb, int nkb, float *Hi,
                                   float *zi) {
     const int i = blockIdx.x, h = blockIdx.y;
     const int row = h * nqb + i, n = cnt[row];
     const int *l = lut + (int64_t)row * lut_stride;
-    for (int e = threadIdx.x; e < D * D; e += blockDim.x) {
-        float acc = Htot[(int64_t)h * D * D + e];
-        for (int k = 0; k < n; k++) acc -= hblk[((int64_t)h * nkb + l[k]) * D * D + e];
-        Hi[(int64_t)row * D * D + e] = acc;
-    }
-    for (int d = threadIdx.x; d < D; d += blockDim.x) {
-        float acc = ztot[h * D + d];
-        for (int k = 0; k < n; k++) acc -= zblk[((int64_t)h * nkb + l[k]) * D + d];
-        zi[(int64_t)row * D + d] = acc;
+    const bool direct = 2 * n >= nkb;
+    for (int e = threadIdx.x; e < D * D + D; e += blockDim.x) {
+        const bool isz = e >= D * D;
+        const int ee = isz ? e - D * D : e;
+        const float *blk = isz ? zblk : hblk;
+        const int64_t bs = isz ? D : (int64_t)D * D;
+        float acc = 0.0f;
+        if (direct) {
+            int k = 0; /* the LUT is ascending: walk it alongside j to skip the selected blocks */
+            for (int j = 0; j < nkb; j++) {
+                if (k < n && l[k] == j) {
+                    k++;
+                    continue;
+                }
+                acc += blk[((int64_t)h * nkb + j) * bs + ee];
+            }
+        } else {
+            acc = isz ? ztot[h * D + ee] : Htot[(int64_t)h * D * D + ee];
+            for (int k = 0; k < n; k++) acc -= blk[((int64_t)h * nkb + l[k]) * bs + ee];
+        }
+        if (isz) zi[(int64_t)row * D + ee] = acc;
+        else Hi[(int64_t)row * D * D + ee] = acc;
     }
 }
 

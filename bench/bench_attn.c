@@ -104,9 +104,9 @@ int main(int argc, char **argv) {
         be->ops->fill_uniform(be, &q, 11 + si, -1.7f, 1.7f);
         be->ops->fill_uniform(be, &k, 22 + si, -1.7f, 1.7f);
         be->ops->fill_uniform(be, &v, 33 + si, -1.7f, 1.7f);
-        int64_t pw[1] = {D * D}, pb[1] = {D};
+        int64_t pw[2] = {D, D}, pb[1] = {D};
         dit_tensor plw, plb;
-        dit_backend_tensor_alloc(be, &plw, DIT_DTYPE_F32, 1, pw);
+        dit_backend_tensor_alloc(be, &plw, DIT_DTYPE_F32, 2, pw);
         dit_backend_tensor_alloc(be, &plb, DIT_DTYPE_F32, 1, pb);
         be->ops->fill_uniform(be, &plw, 44, -0.05f, 0.05f);
         be->ops->fill_uniform(be, &plb, 45, -0.05f, 0.05f);

@@ -121,14 +121,14 @@ static double dev_rel(dit_backend *be, const dit_tensor *a, const dit_tensor *b)
 }
 
 static void structural(int64_t S, int64_t H, int kernel) {
-    int64_t ne[3] = {S, H, 128}, pw[1] = {128 * 128}, pb[1] = {128};
+    int64_t ne[3] = {S, H, 128}, pw[2] = {128, 128}, pb[1] = {128};
     dit_tensor q, k, v, o1, o2, w, b;
     dit_backend_tensor_alloc(gpu, &q, DIT_DTYPE_BF16, 3, ne);
     dit_backend_tensor_alloc(gpu, &k, DIT_DTYPE_BF16, 3, ne);
     dit_backend_tensor_alloc(gpu, &v, DIT_DTYPE_BF16, 3, ne);
     dit_backend_tensor_alloc(gpu, &o1, DIT_DTYPE_BF16, 3, ne);
     dit_backend_tensor_alloc(gpu, &o2, DIT_DTYPE_BF16, 3, ne);
-    dit_backend_tensor_alloc(gpu, &w, DIT_DTYPE_F32, 1, pw);
+    dit_backend_tensor_alloc(gpu, &w, DIT_DTYPE_F32, 2, pw);
     dit_backend_tensor_alloc(gpu, &b, DIT_DTYPE_F32, 1, pb);
     gpu->ops->fill_uniform(gpu, &q, 1, -2, 2);
     gpu->ops->fill_uniform(gpu, &k, 2, -2, 2);
@@ -178,8 +178,14 @@ int main(int argc, char **argv) {
     }
     dit_backend_create("cpu", &cpu, &err);
     dit_rng_seed(&rng, 99);
-    int quick = argc > 1 && !strcmp(argv[1], "--quick"); /* for compute-sanitizer runs */
-    structural(1000, 3, 0);
+    /* --quick: fewer cases (compute-sanitizer); --kernel N: force the block-sparse kernel (racecheck cannot
+     * follow the wgmma kernel's async-proxy accesses, so it runs with --kernel 2) */
+    int quick = 0, force = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--kernel") && i + 1 < argc) force = atoi(argv[++i]);
+    }
+    structural(1000, 3, force >= 0 ? force : 0);
     structural(1000, 3, 2);
     if (!quick) structural(4100, 12, 0), structural(4100, 12, 2);
     const tcase cases[] = {
@@ -195,7 +201,7 @@ int main(int argc, char **argv) {
         {"sla1 S=700 H=12 topk 1 (linear term 0)", 700, 0, 0, 12, ATTN_METHOD_SLA, 1.0f, 0, 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (!quick || i % 3 == 0) run_case(&cases[i], 0);
+        if (!quick || i % 3 == 0) run_case(&cases[i], force >= 0 ? force : 0);
     if (!quick) run_case(&cases[0], 2), run_case(&cases[6], 2); /* the mma.sync fallback kernel too */
     dit_backend_destroy(&gpu);
     dit_backend_destroy(&cpu);
