@@ -104,17 +104,27 @@ __global__ void __launch_bounds__(THREADS) sla_select_kernel(const sp_sla_select
     for (int e = threadIdx.x; e < rows * D; e += THREADS) qm[e] = p.qmean[((int64_t)h * p.nqb + i0) * D + e];
     for (int e = threadIdx.x; e < D; e += THREADS) kall[e] = p.kall[h * D + e];
     __syncthreads();
-    for (int j = warp; j < p.nkb; j += WARPS) {
-        const float4 kv = *reinterpret_cast<const float4 *>(p.kmean + ((int64_t)h * p.nkb + j) * D + lane * 4);
-        const float k0 = kv.x - kall[lane * 4], k1 = kv.y - kall[lane * 4 + 1], k2 = kv.z - kall[lane * 4 + 2],
-                    k3 = kv.w - kall[lane * 4 + 3];
-        for (int r = 0; r < rows; r++) {
-            const float *q = qm + r * D + lane * 4;
-            float a = q[0] * k0 + q[1] * k1 + q[2] * k2 + q[3] * k3;
-            for (int o = 16; o > 0; o >>= 1) a += __shfl_xor_sync(0xffffffffu, a, o);
-            if (lane == 0) sc[r * ((p.nkb + 1) & ~1) + j] = a;
+    /* scores: tiles of 32 key blocks staged transposed in shared memory ([d][32 + 1]: no bank conflicts);
+     * thread (r = tid / 32, jj = tid % 32) computes one full dot product per tile */
+    float *kt = reinterpret_cast<float *>(flags + np); /* [D][33] */
+    const int sstride = (p.nkb + 1) & ~1;
+    for (int j0 = 0; j0 < p.nkb; j0 += 32) {
+        __syncthreads();
+        for (int e = threadIdx.x; e < 32 * D; e += THREADS) {
+            const int jj = e / D, d = e % D, j = j0 + jj;
+            kt[d * 33 + jj] = j < p.nkb ? p.kmean[((int64_t)h * p.nkb + j) * D + d] - kall[d] : 0.0f;
+        }
+        __syncthreads();
+        const int r = threadIdx.x >> 5, jj = threadIdx.x & 31, j = j0 + jj;
+        if (r < rows && j < p.nkb) {
+            const float *q = qm + r * D;
+            float a = 0.0f;
+#pragma unroll 8
+            for (int d = 0; d < D; d++) a += q[d] * kt[d * 33 + jj];
+            sc[r * sstride + j] = a;
         }
     }
+    (void)warp, (void)lane;
     __syncthreads();
     for (int r = 0; r < rows; r++) {
         const int i = i0 + r;
@@ -162,39 +172,41 @@ __global__ void __launch_bounds__(THREADS) rect_select_kernel(const sp_rect_sele
         mq[e] = p.mq[((int64_t)h * p.nqb + i0) * D + e];
     }
     __syncthreads();
-    /* dots: video blocks (raw Qbar.Kbar, mq.Kbar, Qbar.mk), text tokens (Qbar.k_t) */
+    /* dots: video blocks (raw Qbar.Kbar, mq.Kbar, Qbar.mk) and text tokens (Qbar.k_t), over tiles of 32
+     * columns staged transposed in shared memory; thread (r = tid / 32 < rows, jj = tid % 32) */
     const __nv_bfloat16 *K = reinterpret_cast<const __nv_bfloat16 *>(p.k);
-    for (int j = warp; j < p.nvb + ntx; j += WARPS) {
-        float kv[4], mv[4] = {0, 0, 0, 0};
-        if (j < p.nvb) {
-            const float4 a = *reinterpret_cast<const float4 *>(p.kbar + ((int64_t)h * p.nvb + j) * D + lane * 4);
-            const float4 b = *reinterpret_cast<const float4 *>(p.mk + ((int64_t)h * p.nvb + j) * D + lane * 4);
-            kv[0] = a.x, kv[1] = a.y, kv[2] = a.z, kv[3] = a.w;
-            mv[0] = b.x, mv[1] = b.y, mv[2] = b.z, mv[3] = b.w;
-        } else {
-            const __nv_bfloat16 *kr = K + (p.n_video + (j - p.nvb)) * (int64_t)p.H * D + (int64_t)h * D + lane * 4;
-            for (int e = 0; e < 4; e++) kv[e] = __bfloat162float(kr[e]);
+    float *kt = reinterpret_cast<float *>(clist + p.nvb), *mt = kt + D * 33; /* [D][33] each */
+    const int ncolumns = p.nvb + ntx;
+    for (int j0 = 0; j0 < ncolumns; j0 += 32) {
+        __syncthreads();
+        for (int e = threadIdx.x; e < 32 * D; e += THREADS) {
+            const int jj = e / D, d = e % D, j = j0 + jj;
+            float kv = 0.0f, mv = 0.0f;
+            if (j < p.nvb) {
+                kv = p.kbar[((int64_t)h * p.nvb + j) * D + d];
+                mv = p.mk[((int64_t)h * p.nvb + j) * D + d];
+            } else if (j < ncolumns) {
+                kv = __bfloat162float(K[(p.n_video + (j - p.nvb)) * (int64_t)p.H * D + (int64_t)h * D + d]);
+            }
+            kt[d * 33 + jj] = kv;
+            mt[d * 33 + jj] = mv;
         }
-        for (int r = 0; r < rows; r++) {
-            const float *q = qb + r * D + lane * 4, *m = mq + r * D + lane * 4;
-            float g = 0, e1 = 0, e2 = 0;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                g += q[e] * kv[e];
-                e1 += m[e] * kv[e];
-                e2 += q[e] * mv[e];
+        __syncthreads();
+        const int r = threadIdx.x >> 5, jj = threadIdx.x & 31, j = j0 + jj;
+        if (r < rows && j < ncolumns) {
+            const float *q = qb + r * D, *m = mq + r * D;
+            float g = 0.0f, e1 = 0.0f, e2 = 0.0f;
+#pragma unroll 4
+            for (int d = 0; d < D; d++) {
+                const float kv = kt[d * 33 + jj];
+                g += q[d] * kv;
+                e1 += m[d] * kv;
+                e2 += q[d] * mt[d * 33 + jj];
             }
-            for (int o = 16; o > 0; o >>= 1) {
-                g += __shfl_xor_sync(0xffffffffu, g, o);
-                e1 += __shfl_xor_sync(0xffffffffu, e1, o);
-                e2 += __shfl_xor_sync(0xffffffffu, e2, o);
-            }
-            if (lane == 0) {
-                A[r * ncol_pad + j] = g * p.scale;
-                G[r * ncol_pad + j] = g;
-                E1[r * ncol_pad + j] = e1;
-                E2[r * ncol_pad + j] = e2;
-            }
+            A[r * ncol_pad + j] = g * p.scale;
+            G[r * ncol_pad + j] = g;
+            E1[r * ncol_pad + j] = e1;
+            E2[r * ncol_pad + j] = e2;
         }
     }
     __syncthreads();
@@ -329,7 +341,7 @@ extern "C" {
 
 size_t sp_sla_select_smem(int nkb) {
     int np = next_pow2(nkb);
-    return (size_t)(SLA_ROWS * D + D + SLA_ROWS * ((nkb + 1) & ~1)) * 4 + (size_t)np * 8 + (size_t)np;
+    return (size_t)(SLA_ROWS * D + D + SLA_ROWS * ((nkb + 1) & ~1)) * 4 + (size_t)np * 8 + (size_t)np + D * 33 * 4 + 16;
 }
 
 cudaError_t sp_sla_select_launch(const sp_sla_select_params *p, cudaStream_t st) {
@@ -352,7 +364,7 @@ size_t sp_rect_select_smem(int nvb, int ntb, int ntext) {
     int ncol_pad = (nvb + ntext + 3) & ~3;
     int np = next_pow2(nvb + 1);
     return (size_t)(2 * RECT_ROWS * D + 4 * RECT_ROWS * ncol_pad) * 4 + (size_t)np * 8 + (size_t)rect_nfl(nvb, ntb) +
-           (size_t)nvb * 4;
+           (size_t)nvb * 4 + 2 * D * 33 * 4 + 16;
 }
 
 cudaError_t sp_rect_select_launch(const sp_rect_select_params *p, cudaStream_t st) {
