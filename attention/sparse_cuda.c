@@ -80,7 +80,8 @@ static dit_status check_d(dit_backend *be, const char *m, const dit_tensor *q, c
     return DIT_OK;
 }
 
-/* The block-sparse kernel to run: v3 (wgmma, sm_90a builds on compute capability 9.x) or v2 (mma.sync). */
+/* The block-sparse kernel to run: v4 (wgmma with softmax / P.V overlap) or v3 (wgmma) on sm_90a builds on
+ * compute capability 9.x, else v2 (mma.sync).  0 = auto = v4 where available. */
 static dit_status fa_launch(dit_backend *be, const attn_call *call, const sp_fa_params *fp) {
     int want = call->kernel;
     int sm90 = 0;
@@ -89,11 +90,15 @@ static dit_status fa_launch(dit_backend *be, const attn_call *call, const sp_fa_
     if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dit_cuda_device(be)) == cudaSuccess)
         sm90 = major == 9;
 #endif
-    if (want == 3 && !sm90)
+    if ((want == 3 || want == 4) && !sm90)
         return DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED,
-                        "the wgmma attention kernel needs an sm_90a build (SPADIT_CUDA_ARCH=90a) on a Hopper GPU");
-    cudaError_t e = (want == 3 || (want == 0 && sm90)) ? sp_fa_sm90_launch(fp, dit_cuda_stream(be))
-                                                       : sp_fa_launch(fp, dit_cuda_stream(be));
+                        "the wgmma attention kernels (v3, v4) need an sm_90a build (SPADIT_CUDA_ARCH=90a) on a Hopper GPU");
+    if (want != 0 && want != 2 && want != 3 && want != 4)
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "unknown attention kernel version %d (2, 3 or 4)", want);
+    if (want == 0) want = sm90 ? 4 : 2;
+    cudaError_t e = want == 4   ? sp_fa_sm90_v4_launch(fp, dit_cuda_stream(be))
+                    : want == 3 ? sp_fa_sm90_launch(fp, dit_cuda_stream(be))
+                                : sp_fa_launch(fp, dit_cuda_stream(be));
     return dit_cuda_check(be, e, "block-sparse attention kernel", __FILE__, __LINE__);
 }
 

@@ -25,6 +25,7 @@ size_t sp_rect_select_smem(int nvb, int ntb, int ntext);
 cudaError_t sp_rect_select_launch(const sp_rect_select_params *p, cudaStream_t st);
 cudaError_t sp_fa_launch(const sp_fa_params *p, cudaStream_t st);
 cudaError_t sp_fa_sm90_launch(const sp_fa_params *p, cudaStream_t st);
+cudaError_t sp_fa_sm90_v4_launch(const sp_fa_params *p, cudaStream_t st);
 #ifdef __cplusplus
 }
 #endif

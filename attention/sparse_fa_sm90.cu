@@ -36,7 +36,8 @@ using sp::smem_u32;
 constexpr int D = 128, BQ = 128, BK = 128, THREADS = 256;
 constexpr int HALF = BK * 128;                 /* bytes of one [128 rows x 64 cols] half */
 constexpr int TILE = 2 * HALF;                 /* bytes of a [128 x 128] bf16 tile */
-constexpr int SMEM_BYTES = 1024 + TILE * 5 + BQ * 4; /* align slack + Q + 2 x (K, V) + den */
+constexpr int SMEM_BYTES = 1024 + TILE * 5 + BQ * 4;    /* v3: align slack + Q + 2 x (K, V) + den */
+constexpr int SMEM_BYTES_V4 = 1024 + TILE * 7 + BQ * 4; /* v4: align slack + Q + 3 x (K, V) + den */
 
 /* byte offset of 16-byte chunk cc (0..15) of row r in a [rows x 128] SW128 two-half tile */
 __device__ __forceinline__ uint32_t sw_off(int rows, int r, int cc) {
@@ -57,6 +58,12 @@ __device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.alig
 __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
 __device__ __forceinline__ void fence_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_wait1() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
+/* Keep A-operand registers alive (and unmoved) until after the wait of the wgmma that reads them. */
+__device__ __forceinline__ void keep_live(uint32_t (&a)[8][4]) {
+#pragma unroll
+    for (int k = 0; k < 8; k++) asm volatile("" : "+r"(a[k][0]), "+r"(a[k][1]), "+r"(a[k][2]), "+r"(a[k][3]));
+}
 
 /* D[64] (+)= A(smem desc) x B(smem desc), m64n128k16, bf16 -> f32; B K-major (trans-b 0). */
 __device__ __forceinline__ void wgmma_ss_m64n128(float *d, uint64_t da, uint64_t db, int accumulate) {
@@ -357,7 +364,249 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_
 #endif
 }
 
+__global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_fa_params p) {
+#ifdef SP_HAVE_WGMMA
+    extern __shared__ unsigned char smem_raw[];
+    unsigned char *base = (unsigned char *)(((uintptr_t)smem_raw + 1023) & ~(uintptr_t)1023);
+    /* stage s: K tile at Ks + 2 s TILE, V tile at Ks + (2 s + 1) TILE; three stages */
+    unsigned char *Qs = base, *Ks = base + TILE;
+    float *den = reinterpret_cast<float *>(base + 7 * TILE);
+
+    const int qb = blockIdx.x, h = blockIdx.y;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2, wq = warp & 3;
+    const int64_t rs = (int64_t)p.H * D;
+    const __nv_bfloat16 *Qg = reinterpret_cast<const __nv_bfloat16 *>(p.q) + (int64_t)h * D;
+    const __nv_bfloat16 *Kg = reinterpret_cast<const __nv_bfloat16 *>(p.k) + (int64_t)h * D;
+    const __nv_bfloat16 *Vg = reinterpret_cast<const __nv_bfloat16 *>(p.v) + (int64_t)h * D;
+
+    int64_t q0, q1;
+    qblock_range(p, qb, q0, q1);
+    const int qvalid = (int)(q1 - q0);
+    const int row_id = h * p.nqb + qb;
+    const int nsel = p.lut ? p.cnt[row_id] : p.nkb;
+    const int *lut = p.lut ? p.lut + (int64_t)row_id * p.lut_stride : nullptr;
+    const int ntiles = p.bk == 128 ? nsel : (nsel + 1) / 2;
+
+    for (int i = tid; i < BQ * 16; i += THREADS) {
+        int r = i >> 4, cc = i & 15;
+        bool ok = r < qvalid;
+        cp_async16(Qs + sw_off(BQ, r, cc), Qg + (ok ? (q0 + r) * rs + cc * 8 : 0), ok ? 16 : 0);
+    }
+    /* v4: intra-warpgroup overlap (FA3 algorithm 2): while the tensor cores run O += P_t-1 V_t-1, the
+     * warps do the softmax of S_t = Q K_t^T, issued just before it.  Three K/V stages: tile t+1 loads
+     * while tiles t (K for S) and t-1 (V for P V) are in use. */
+    int64_t ks[2];
+    int kv[2] = {0, 0};
+    if (ntiles > 0) {
+        tile_halves(p, lut, nsel, 0, ks, kv);
+        load_kv_tile(Ks, Kg, ks, kv, rs, tid);
+        load_kv_tile(Ks + TILE, Vg, ks, kv, rs, tid);
+    }
+    cp_async_commit();
+
+    float o[64];
+#pragma unroll
+    for (int i = 0; i < 64; i++) o[i] = 0.0f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
+    const uint32_t q_s = smem_u32(Qs) + wg * 64 * 128; /* this warpgroup's 64 rows */
+    uint32_t pc[8][4];                                 /* P of the previous tile (A operand of P V) */
+    float s[64];
+
+    for (int t = 0; t < ntiles; t++) {
+        cp_async_wait<0>();
+        fence_async_smem();
+        __syncthreads(); /* tile t landed; every warpgroup finished P V of tile t-2 (stage (t+1) % 3) */
+        int kvn[2] = {0, 0};
+        if (t + 1 < ntiles) {
+            int64_t ks2[2];
+            tile_halves(p, lut, nsel, t + 1, ks2, kvn);
+            unsigned char *st = Ks + 2 * ((t + 1) % 3) * TILE;
+            load_kv_tile(st, Kg, ks2, kvn, rs, tid);
+            load_kv_tile(st + TILE, Vg, ks2, kvn, rs, tid);
+        }
+        cp_async_commit();
+        const uint32_t k_s = smem_u32(Ks + 2 * (t % 3) * TILE);
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+            wgmma_ss_m64n128(s, desc_kmajor(q_s + (kk >> 2) * HALF + (kk & 3) * 32),
+                             desc_kmajor(k_s + (kk >> 2) * HALF + (kk & 3) * 32), kk > 0);
+        wg_commit();
+        if (t > 0) { /* O += P_{t-1} V_{t-1}, overlapping the softmax below */
+            const uint32_t v_s = smem_u32(Ks + (2 * ((t - 1) % 3) + 1) * TILE);
+#pragma unroll
+            for (int kk = 0; kk < 8; kk++) wgmma_rs_m64n128_tb(o, pc[kk], desc_nmajor(v_s + kk * 2048, HALF));
+            wg_commit();
+            wg_wait1(); /* S_t done; P V may still run */
+        } else {
+            wg_wait0();
+        }
+        float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const int col = nt * 8 + 2 * (lane & 3) + e;
+                const bool ok = (col & 63) < kv[col >> 6];
+                s[nt * 4 + e] = ok ? s[nt * 4 + e] * p.scale_log2 : -INFINITY;
+                s[nt * 4 + 2 + e] = ok ? s[nt * 4 + 2 + e] * p.scale_log2 : -INFINITY;
+                mx0 = fmaxf(mx0, s[nt * 4 + e]);
+                mx1 = fmaxf(mx1, s[nt * 4 + 2 + e]);
+            }
+        }
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+        const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
+        const float u0 = n0 == -INFINITY ? 0.0f : n0, u1 = n1 == -INFINITY ? 0.0f : n1;
+        const float c0 = fast_exp2(m0 - u0), c1 = fast_exp2(m1 - u1);
+        m0 = n0, m1 = n1;
+        l0 *= c0, l1 *= c1;
+        uint32_t pn[8][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            float p00 = fast_exp2(s[4 * nt] - u0), p01 = fast_exp2(s[4 * nt + 1] - u0);
+            float p10 = fast_exp2(s[4 * nt + 2] - u1), p11 = fast_exp2(s[4 * nt + 3] - u1);
+            l0 += p00 + p01;
+            l1 += p10 + p11;
+            pn[nt >> 1][(nt & 1) * 2 + 0] = pack_bf16(p00, p01);
+            pn[nt >> 1][(nt & 1) * 2 + 1] = pack_bf16(p10, p11);
+        }
+        wg_wait0(); /* P V of tile t-1 done: O and pc are ours again */
+        keep_live(pc);
+#pragma unroll
+        for (int i = 0; i < 16; i++) {
+            o[4 * i] *= c0, o[4 * i + 1] *= c0;
+            o[4 * i + 2] *= c1, o[4 * i + 3] *= c1;
+        }
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) pc[kk][e] = pn[kk][e];
+        kv[0] = kvn[0], kv[1] = kvn[1];
+    }
+    if (ntiles > 0) { /* the last tile's P V */
+        const uint32_t v_s = smem_u32(Ks + (2 * ((ntiles - 1) % 3) + 1) * TILE);
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++) wgmma_rs_m64n128_tb(o, pc[kk], desc_nmajor(v_s + kk * 2048, HALF));
+        wg_commit();
+        wg_wait0();
+        keep_live(pc);
+    }
+    cp_async_wait<0>();
+    __syncthreads();
+
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
+    if (p.mode == SP_EPI_RECTIFIED) {
+        inv0 *= p.R[row_id];
+        inv1 *= p.R[row_id];
+    }
+#pragma unroll
+    for (int i = 0; i < 16; i++) {
+        o[4 * i] *= inv0, o[4 * i + 1] *= inv0;
+        o[4 * i + 2] *= inv1, o[4 * i + 3] *= inv1;
+    }
+    const int r0 = wg * 64 + wq * 16 + (lane >> 2), r1 = r0 + 8;
+    if (p.mode == SP_EPI_RECTIFIED) {
+        const float *c = p.c + (int64_t)row_id * D;
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            const int d = nt * 8 + 2 * (lane & 3);
+            const float c0 = c[d], c1 = c[d + 1];
+            o[4 * nt] += c0, o[4 * nt + 1] += c1;
+            o[4 * nt + 2] += c0, o[4 * nt + 3] += c1;
+        }
+    } else if (p.mode == SP_EPI_SLA || p.mode == SP_EPI_SLA_PER_BLOCK) {
+        const int64_t soff = p.mode == SP_EPI_SLA ? (int64_t)h : (int64_t)row_id;
+        const float *z = p.z + soff * D;
+        const __nv_bfloat16 *St = reinterpret_cast<const __nv_bfloat16 *>(p.state) + soff * D * D;
+        /* phi(q) over d for this warp's 16 rows, written over the Q tile; den = phi(q).z + eps */
+        for (int rr = 0; rr < 16; rr++) {
+            const int r = wg * 64 + wq * 16 + rr;
+            const int cc = lane >> 1; /* 16-byte chunk holding d = 4*lane .. 4*lane+3 */
+            __nv_bfloat16 *row = reinterpret_cast<__nv_bfloat16 *>(Qs + sw_off(BQ, r, cc)) + (lane & 1) * 4;
+            float x[4], mx = -INFINITY;
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                x[e] = __bfloat162float(row[e]);
+                mx = fmaxf(mx, x[e]);
+            }
+            for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+            float sum = 0.0f;
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                x[e] = __expf(x[e] - mx);
+                sum += x[e];
+            }
+            for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+            float dz = 0.0f;
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                x[e] /= sum;
+                dz += x[e] * z[lane * 4 + e];
+                row[e] = __float2bfloat16_rn(x[e]);
+            }
+            for (int off = 16; off > 0; off >>= 1) dz += __shfl_xor_sync(0xffffffffu, dz, off);
+            if (lane == 0) den[r] = dz + p.eps;
+        }
+        for (int i = tid; i < D * 16; i += THREADS) {
+            int r = i >> 4, cc = i & 15;
+            cp_async16(Ks + sw_off(D, r, cc), St + (int64_t)r * D + cc * 8, 16);
+        }
+        cp_async_commit();
+        cp_async_wait<0>();
+        fence_async_smem();
+        __syncthreads();
+        float lin[64];
+        const uint32_t h_s = smem_u32(Ks);
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+            wgmma_ss_m64n128_tb(lin, desc_kmajor(q_s + (kk >> 2) * HALF + (kk & 3) * 32), desc_nmajor(h_s + kk * 2048, HALF),
+                                kk > 0);
+        wg_commit();
+        wg_wait0();
+        const float id0 = 1.0f / den[r0], id1 = 1.0f / den[r1];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            const int d = nt * 8 + 2 * (lane & 3);
+            const float b0 = p.bl[d], b1 = p.bl[d + 1];
+            o[4 * nt] += lin[4 * nt] * id0 + b0;
+            o[4 * nt + 1] += lin[4 * nt + 1] * id0 + b1;
+            o[4 * nt + 2] += lin[4 * nt + 2] * id1 + b0;
+            o[4 * nt + 3] += lin[4 * nt + 3] * id1 + b1;
+        }
+    }
+    __nv_bfloat16 *Og = reinterpret_cast<__nv_bfloat16 *>(p.o) + (int64_t)h * D;
+#pragma unroll
+    for (int nt = 0; nt < 16; nt++) {
+        const int d = nt * 8 + 2 * (lane & 3);
+        if (r0 < qvalid)
+            *reinterpret_cast<__nv_bfloat162 *>(Og + (q0 + r0) * rs + d) = __floats2bfloat162_rn(o[4 * nt], o[4 * nt + 1]);
+        if (r1 < qvalid)
+            *reinterpret_cast<__nv_bfloat162 *>(Og + (q0 + r1) * rs + d) =
+                __floats2bfloat162_rn(o[4 * nt + 2], o[4 * nt + 3]);
+    }
+#endif
+}
+
 } /* namespace */
+
+extern "C" cudaError_t sp_fa_sm90_v4_launch(const sp_fa_params *p, cudaStream_t st) {
+    static_assert(SMEM_BYTES_V4 <= 227 * 1024, "shared memory");
+    cudaError_t e =
+        cudaFuncSetAttribute(sparse_fa_sm90_v4_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM_BYTES_V4);
+    if (e != cudaSuccess) return e;
+    dim3 grid((unsigned)p->nqb, (unsigned)p->H);
+    sparse_fa_sm90_v4_kernel<<<grid, THREADS, SMEM_BYTES_V4, st>>>(*p);
+    return cudaGetLastError();
+}
 
 extern "C" cudaError_t sp_fa_sm90_launch(const sp_fa_params *p, cudaStream_t st) {
     cudaError_t e = cudaFuncSetAttribute(sparse_fa_sm90_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM_BYTES);
