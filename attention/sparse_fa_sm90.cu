@@ -59,6 +59,11 @@ __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.s
 __device__ __forceinline__ void wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
 __device__ __forceinline__ void fence_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 __device__ __forceinline__ void wg_wait1() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
+/* Order register accesses after a wgmma wait: the asm "redefines" all 64 accumulator registers, so no
+ * arithmetic on them can be scheduled before the (volatile, ordered) wait that precedes this call. */
+__device__ __forceinline__ void acc_fence(float *x) {
+    asm volatile("" : "+f"(x[0]), "+f"(x[1]), "+f"(x[2]), "+f"(x[3]), "+f"(x[4]), "+f"(x[5]), "+f"(x[6]), "+f"(x[7]), "+f"(x[8]), "+f"(x[9]), "+f"(x[10]), "+f"(x[11]), "+f"(x[12]), "+f"(x[13]), "+f"(x[14]), "+f"(x[15]), "+f"(x[16]), "+f"(x[17]), "+f"(x[18]), "+f"(x[19]), "+f"(x[20]), "+f"(x[21]), "+f"(x[22]), "+f"(x[23]), "+f"(x[24]), "+f"(x[25]), "+f"(x[26]), "+f"(x[27]), "+f"(x[28]), "+f"(x[29]), "+f"(x[30]), "+f"(x[31]), "+f"(x[32]), "+f"(x[33]), "+f"(x[34]), "+f"(x[35]), "+f"(x[36]), "+f"(x[37]), "+f"(x[38]), "+f"(x[39]), "+f"(x[40]), "+f"(x[41]), "+f"(x[42]), "+f"(x[43]), "+f"(x[44]), "+f"(x[45]), "+f"(x[46]), "+f"(x[47]), "+f"(x[48]), "+f"(x[49]), "+f"(x[50]), "+f"(x[51]), "+f"(x[52]), "+f"(x[53]), "+f"(x[54]), "+f"(x[55]), "+f"(x[56]), "+f"(x[57]), "+f"(x[58]), "+f"(x[59]), "+f"(x[60]), "+f"(x[61]), "+f"(x[62]), "+f"(x[63]) :: "memory");
+}
 /* Keep A-operand registers alive (and unmoved) until after the wait of the wgmma that reads them. */
 __device__ __forceinline__ void keep_live(uint32_t (&a)[8][4]) {
 #pragma unroll
@@ -216,6 +221,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_
                              desc_kmajor(k_s + (kk >> 2) * HALF + (kk & 3) * 32), kk > 0);
         wg_commit();
         wg_wait0();
+        acc_fence(s);
 
         /* online softmax; this thread's rows are lane/4 and lane/4 + 8 of its warp's 16 */
         float mx0 = -INFINITY, mx1 = -INFINITY;
@@ -260,6 +266,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_
         for (int kk = 0; kk < 8; kk++) wgmma_rs_m64n128_tb(o, pa[kk], desc_nmajor(v_s + kk * 2048, HALF));
         wg_commit();
         wg_wait0();
+        acc_fence(o);
         kv[0] = kvn[0], kv[1] = kvn[1];
         __syncthreads(); /* the stage just read is refilled by the next prefetch */
     }
@@ -340,6 +347,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_
                                 kk > 0);
         wg_commit();
         wg_wait0();
+        acc_fence(lin);
         const float id0 = 1.0f / den[r0], id1 = 1.0f / den[r1];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) {
@@ -441,6 +449,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_
         } else {
             wg_wait0();
         }
+        acc_fence(s);
         float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) {
@@ -475,6 +484,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_
         }
         wg_wait0(); /* P V of tile t-1 done: O and pc are ours again */
         keep_live(pc);
+        acc_fence(o);
 #pragma unroll
         for (int i = 0; i < 16; i++) {
             o[4 * i] *= c0, o[4 * i + 1] *= c0;
@@ -494,6 +504,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_
         wg_commit();
         wg_wait0();
         keep_live(pc);
+        acc_fence(o);
     }
     cp_async_wait<0>();
     __syncthreads();
@@ -572,6 +583,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_
                                 kk > 0);
         wg_commit();
         wg_wait0();
+        acc_fence(lin);
         const float id0 = 1.0f / den[r0], id1 = 1.0f / den[r1];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) {
