@@ -304,7 +304,7 @@ dit_status attn_sla_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, d
         float *qm = take(&cv, (size_t)H * nqb * D * 4), *km = take(&cv, (size_t)H * nkb * D * 4);
         float *kall = take(&cv, (size_t)H * D * 4), *z = take(&cv, (size_t)H * D * 4);
         int *lut = take(&cv, (size_t)H * nqb * T * 4), *cnt = take(&cv, (size_t)H * nqb * 4);
-        void *phik = take(&cv, (size_t)S * H * D * 2);
+        void *phik = sla1 ? take(&cv, (size_t)S * H * D * 2) : NULL;
         float *Hs = take(&cv, (size_t)H * D * D * 4);
         void *Hp = take(&cv, (size_t)(sla1 ? (int64_t)H * nqb : H) * D * D * 2);
         float *hblk = sla1 ? take(&cv, (size_t)H * nkb * D * D * 4) : NULL;
@@ -326,13 +326,14 @@ dit_status attn_sla_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, d
         sp_sla_select_params sel = {qm, km, kall, H, nqb, nkb, T, lut, cnt, T};
         KT(sp_sla_select_launch(&sel, s));
         if (st) DIT_TRY(attn_cuda_mark(c, 2));
-        /* linear state: phi(k), H = phi(K)^T V per head, folded with proj_l */
-        sp_phi_params ph = {k->data, phik, z, S, H};
-        KT(sp_phi_launch(&ph, s));
-        DIT_TRY(state_gemm(be, w, v->data, phik, Hs, S, H, H, D)); /* one batched GEMM over the heads */
+        /* linear state H = phi(K)^T V and z = sum phi(k) per head, folded with proj_l */
         if (!sla1) {
+            KT(sp_sla_state_launch(k->data, v->data, Hs, z, S, H, s));
             KT(sp_fold_launch(Hs, call->proj_l_w->data, Hp, H, s));
-        } else {
+        } else { /* SLA-1 needs phi(K) and per-key-block states */
+            sp_phi_params ph = {k->data, phik, z, S, H};
+            KT(sp_phi_launch(&ph, s));
+            DIT_TRY(state_gemm(be, w, v->data, phik, Hs, S, H, H, D)); /* one batched GEMM over the heads */
             int64_t full = S / bk, tail = S - full * bk;
             for (int h = 0; h < H; h++) {
                 const char *vb = (const char *)v->data + (size_t)h * D * 2, *pb = (const char *)phik + (size_t)h * D * 2;

@@ -19,6 +19,8 @@ cudaError_t sp_zblk_launch(const void *phik, float *zblk, int64_t S, int H, int 
 cudaError_t sp_sla1_state_launch(const float *Htot, const float *ztot, const float *hblk, const float *zblk,
                                  const int *lut, const int *cnt, int lut_stride, int H, int nqb, int nkb, float *Hi,
                                  float *zi, cudaStream_t st);
+cudaError_t sp_sla_state_launch(const void *k, const void *v, float *Hs, float *z, int64_t S, int H,
+                                 cudaStream_t st);
 size_t sp_sla_select_smem(int nkb);
 cudaError_t sp_sla_select_launch(const sp_sla_select_params *p, cudaStream_t st);
 size_t sp_rect_select_smem(int nvb, int ntb, int ntext);
