@@ -289,6 +289,12 @@ static void test_bad_inputs(dit_backend *be) {
           "missing + unexpected: %d %s", s, err.msg);
     CHECK(v == NULL, "failed load must not return a model");
     unlink(tmpl);
+    /* a caller's config is checked like a file's */
+    wan_vae_config broken = cfg;
+    broken.n_levels = 0;
+    s = wan_vae_load(src, &broken, be, &v, &err);
+    CHECK(s == DIT_ERR_FORMAT && strstr(err.msg, "from the caller") && strstr(err.msg, "levels=0"), "caller config: %s",
+          err.msg);
     /* not a VAE at all */
     char dit[512];
     snprintf(dit, sizeof dit, "%s/wan_tiny32_original/diffusion_pytorch_model.safetensors", SPADIT_TEST_DATA);

@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--base-dim", type=int, default=96)
     ap.add_argument("--dim-mult", default="1,2,4,4")
     ap.add_argument("--num-res-blocks", type=int, default=2)
+    ap.add_argument("--temporal", default="", help="temperal_downsample as 0/1 list (default: 0 then 1s)")
     ap.add_argument("--latent", default="21,90,160", help="T,h,w of the latent (21,90,160 = 81 frames of 720x1280)")
     ap.add_argument("--no-tiling", action="store_true", help="decode whole frames on both sides")
     ap.add_argument("--tile", default="256,256,192,192", help="tile_h,tile_w,stride_h,stride_w in pixels")
@@ -67,8 +68,11 @@ def main():
     tile = [int(x) for x in a.tile.split(",")]
     torch.set_grad_enabled(False)
 
-    cfg = dict(base_dim=a.base_dim, z_dim=16, dim_mult=[int(x) for x in a.dim_mult.split(",")],
-               num_res_blocks=a.num_res_blocks, attn_scales=[], temperal_downsample=[False, True, True])
+    mult = [int(x) for x in a.dim_mult.split(",")]
+    td = [x == "1" for x in a.temporal.split(",")] if a.temporal else [False] + [True] * (len(mult) - 2)
+    cfg = dict(base_dim=a.base_dim, z_dim=16, dim_mult=mult, num_res_blocks=a.num_res_blocks, attn_scales=[],
+               temperal_downsample=td)
+    tr = 2 ** sum(td)
     torch.manual_seed(a.seed)
     model = AutoencoderKLWan(**cfg).float().eval()
     randomize(model, a.seed)
@@ -121,7 +125,7 @@ def main():
         sys.stderr.write(r.stderr)
         print("vae_gpu_check: vae_run failed (exit %d)" % r.returncode)
         return 1
-    est = subprocess.run([a.vae_run, "--estimate", "%d,%d,%d" % (1 + 4 * (T - 1), 8 * h, 8 * w), "--config",
+    est = subprocess.run([a.vae_run, "--estimate", "%d,%d,%d" % (1 + tr * (T - 1), 2 ** (len(mult) - 1) * h, 2 ** (len(mult) - 1) * w), "--config",
                           os.path.join(vdir, "config.json")] + (["--no-tiling"] if a.no_tiling else ["--tile", a.tile]),
                          capture_output=True, text=True)
     sys.stdout.write(est.stdout)

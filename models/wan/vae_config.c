@@ -8,6 +8,7 @@
 #include <string.h> /* memset, strcmp */
 
 #include "../../io/json_file.h" /* io_json_int, io_json_str */
+#include "vae_internal.h"        /* vae_config_check */
 
 static const float k_mean[16] = {-0.7571f, -0.7089f, -0.9113f, 0.1075f, -0.1745f, 0.9653f, -0.1517f, 1.5508f,
                                  0.4134f,  -0.0715f, 0.5517f,  -0.3632f, -0.1922f, -0.9497f, 0.2503f, -0.2921f};
@@ -81,12 +82,8 @@ dit_status wan_vae_config_from_json(const cJSON *j, const char *path, wan_vae_co
     c->z_dim = (int)io_json_int(j, "z_dim", 16);
     c->num_res_blocks = (int)io_json_int(j, "num_res_blocks", 2);
     c->out_channels = (int)io_json_int(j, "out_channels", 3);
-    if (c->base_dim <= 0 || c->base_dim > 4096 || c->z_dim <= 0 || c->z_dim > WAN_VAE_MAX_Z || c->num_res_blocks < 0 ||
-        c->num_res_blocks > 16 || c->out_channels <= 0 || c->out_channels > 64)
-        return DIT_FAIL(err, DIT_ERR_FORMAT,
-                        "%s: invalid sizes base_dim=%d z_dim=%d num_res_blocks=%d out_channels=%d (need base_dim 1..4096, "
-                        "z_dim 1..%d, num_res_blocks 0..16, out_channels 1..64)",
-                        path, c->base_dim, c->z_dim, c->num_res_blocks, c->out_channels, WAN_VAE_MAX_Z);
+    if (c->z_dim <= 0 || c->z_dim > WAN_VAE_MAX_Z)
+        return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: invalid z_dim=%d (need 1..%d)", path, c->z_dim, WAN_VAE_MAX_Z);
     double buf[WAN_VAE_MAX_Z];
     if (cJSON_GetObjectItemCaseSensitive(j, "dim_mult")) {
         int n = read_array(j, "dim_mult", 0, buf, WAN_VAE_MAX_LEVELS);
@@ -129,12 +126,31 @@ dit_status wan_vae_config_from_json(const cJSON *j, const char *path, wan_vae_co
             stat_dst[k][i] = (float)buf[i];
         }
     }
+    return vae_config_check(c, path, err);
+}
+
+dit_status vae_config_check(const wan_vae_config *c, const char *src, dit_err *err) {
+    if (c->base_dim <= 0 || c->base_dim > 4096 || c->z_dim <= 0 || c->z_dim > WAN_VAE_MAX_Z || c->num_res_blocks < 0 ||
+        c->num_res_blocks > 16 || c->out_channels <= 0 || c->out_channels > 64 || c->n_levels < 2 ||
+        c->n_levels > WAN_VAE_MAX_LEVELS)
+        return DIT_FAIL(err, DIT_ERR_FORMAT,
+                        "%s: invalid sizes base_dim=%d z_dim=%d num_res_blocks=%d out_channels=%d levels=%d (need "
+                        "base_dim 1..4096, z_dim 1..%d, num_res_blocks 0..16, out_channels 1..64, 2..%d levels)",
+                        src, c->base_dim, c->z_dim, c->num_res_blocks, c->out_channels, c->n_levels, WAN_VAE_MAX_Z,
+                        WAN_VAE_MAX_LEVELS);
+    for (int i = 0; i < c->n_levels; i++)
+        if (c->dim_mult[i] < 1 || c->dim_mult[i] > 64)
+            return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: dim_mult[%d] = %d (need 1..64)", src, i, c->dim_mult[i]);
+    for (int i = 0; i < c->z_dim; i++)
+        if (!isfinite(c->latents_mean[i]) || !(c->latents_std[i] > 0) || !isfinite(c->latents_std[i]))
+            return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: latents_mean/std[%d] = %g/%g (need finite, std > 0)", src, i,
+                            c->latents_mean[i], c->latents_std[i]);
     /* every upsampler halves its channels: the widths it sees must be even */
     for (int i = 0; i + 1 < c->n_levels; i++) {
         int d = c->base_dim * c->dim_mult[c->n_levels - 1 - i]; /* up block i output width */
         if (d % 2)
             return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: width %d (base_dim %d x dim_mult) must be even for the upsampler",
-                            path, d, c->base_dim);
+                            src, d, c->base_dim);
     }
     return DIT_OK;
 }

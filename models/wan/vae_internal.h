@@ -8,6 +8,9 @@
 
 #define VAE_MAX_CACHES 256 /* causal convs: 1 + 4 + levels x (2 x 17 res convs + time_conv) + 1 */
 
+/* Range and consistency checks of a config (from JSON or a caller); `src` names it in the message. */
+dit_status vae_config_check(const wan_vae_config *c, const char *src, dit_err *err);
+
 /* Buffer sizes one chunk needs for tiles of up to hl x wl latent pixels: the
  * decoder walked once over the config with the largest frame count per level. */
 typedef struct vae_plan {

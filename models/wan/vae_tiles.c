@@ -79,6 +79,7 @@ static size_t tile_host_bytes(const tile_grid *g, int64_t planes) {
 dit_status wan_vae_memory(const wan_vae_config *cfg, int64_t frames, int64_t height, int64_t width,
                           const wan_vae_tiling *tiling, dit_dtype act_dtype, wan_vae_mem *m, dit_err *err) {
     memset(m, 0, sizeof *m);
+    DIT_TRY(vae_config_check(cfg, "VAE config", err));
     const int64_t r = wan_vae_spatial_ratio(cfg), tr = wan_vae_temporal_ratio(cfg);
     if (frames < 1 || (frames - 1) % tr || height <= 0 || width <= 0 || height % r || width % r)
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG,

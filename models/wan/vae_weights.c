@@ -10,6 +10,7 @@
  * mid attention's 1x1 projections are GEMM weights [N, K]; gammas are [C].
  * Checked by tests/test_vae.c (both layouts bit-identical, bad checkpoints). */
 #include "vae.h"
+#include "vae_internal.h" /* vae_config_check, vae_param_counts */
 
 #include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* calloc, malloc, free, qsort, bsearch */
@@ -436,7 +437,10 @@ dit_status wan_vae_load(const char *path, const wan_vae_config *cfg, dit_backend
     int have_cfg = 0;
     const char *cfg_src = "the Wan2.1 defaults";
     DIT_TRY(locate(path, cfg == NULL, wpath, sizeof wpath, &c, &have_cfg, &cfg_src, err));
-    if (cfg) c = *cfg, cfg_src = "the caller";
+    if (cfg) {
+        c = *cfg, cfg_src = "the caller";
+        DIT_TRY(vae_config_check(&c, "VAE config from the caller", err));
+    }
     io_weights *iw;
     DIT_TRY(io_weights_open(wpath, "diffusion_pytorch_model", &iw, err));
     char hint[512];
