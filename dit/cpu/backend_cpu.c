@@ -2,10 +2,12 @@
  *
  * This is the reference every other backend is tested against, so each op is
  * the plain formula (statistics accumulated in double).  Checked by
- * tests/test_ops.c against hand-computed values and by the Wan goldens.
+ * tests/test_ops.c against hand-computed values and by the Wan goldens; the
+ * video-VAE ops live in ops_cpu_vae.c (tests/test_ops_vae.c).
  */
 #include "../backend.h"
 #include "../op_check.h"
+#include "cpu_internal.h" /* dit_cpu_state, dit_cpu_workspace, VAE op entries */
 
 #include <cblas.h>  /* cblas_sgemm (OpenBLAS) */
 #include <math.h>   /* tanhf, erff, expf, sqrt */
@@ -17,7 +19,26 @@
 
 #define F32 DIT_MASK(DIT_DTYPE_F32)
 
-static void cpu_destroy(dit_backend *be) { free(be); }
+static void cpu_destroy(dit_backend *be) {
+    dit_cpu_state *st = be->impl;
+    if (st) free(st->ws);
+    free(st);
+    free(be);
+}
+
+dit_status dit_cpu_workspace(dit_backend *be, size_t bytes, float **out) {
+    dit_cpu_state *st = be->impl;
+    if (bytes > st->ws_cap) {
+        size_t n = (bytes + 63) & ~(size_t)63;
+        float *p = aligned_alloc(64, n);
+        if (!p) return DIT_FAIL(&be->err, DIT_ERR_OOM, "cpu: cannot grow the op workspace to %zu bytes", bytes);
+        free(st->ws);
+        st->ws = p;
+        st->ws_cap = n;
+    }
+    *out = st->ws;
+    return DIT_OK;
+}
 
 static dit_status cpu_alloc(dit_backend *be, size_t bytes, void **ptr) {
     /* 64-byte alignment for vector loads; round the size up as aligned_alloc requires. */
@@ -263,11 +284,22 @@ static const dit_backend_ops cpu_ops = {
     .add = cpu_add,
     .mul = cpu_mul,
     .fill_uniform = cpu_fill_uniform,
+    .conv3d = dit_cpu_conv3d,
+    .channel_norm = dit_cpu_channel_norm,
+    .upsample2x = dit_cpu_upsample2x,
+    .transpose = dit_cpu_transpose,
+    .copy_frames = dit_cpu_copy_frames,
 };
 
 dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err) {
     dit_backend *be = calloc(1, sizeof *be);
-    if (!be) return DIT_FAIL(err, DIT_ERR_OOM, "cpu backend: out of host memory");
+    dit_cpu_state *st = calloc(1, sizeof *st);
+    if (!be || !st) {
+        free(be);
+        free(st);
+        return DIT_FAIL(err, DIT_ERR_OOM, "cpu backend: out of host memory");
+    }
+    be->impl = st;
     be->name = "cpu";
     be->device = DIT_DEVICE_CPU;
     be->act_dtype = DIT_DTYPE_F32;
