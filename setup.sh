@@ -2,7 +2,7 @@
 # setup.sh — install the Debian packages spadit builds against (idempotent).
 # Usage: ./setup.sh        (needs root or sudo; does nothing when all are present)
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config libopenblas-dev libcjson-dev libstb-dev
+PKGS=(build-essential cmake pkg-config libopenblas-dev libopenblas-openmp-dev libcjson-dev libstb-dev
       libavformat-dev libavcodec-dev libavutil-dev libswscale-dev)
 missing=()
 for p in "${PKGS[@]}"; do
