@@ -100,8 +100,9 @@ static dit_status parse_entry(const cJSON *e, io_st_tensor *t, const char *label
     if (cJSON_GetArraySize(off) != 2)
         return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: tensor '%s' data_offsets must be [begin, end]", label, t->name);
     double b = cJSON_GetArrayItem(off, 0)->valuedouble, en = cJSON_GetArrayItem(off, 1)->valuedouble;
+    /* range first: converting a double beyond 2^64 to uint64_t is undefined (found by fuzz_safetensors) */
     if (!cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(off, 1)) || b < 0 ||
-        en < b || b != (double)(uint64_t)b || en != (double)(uint64_t)en || en > 1.8e19)
+        en < b || en > 1.8e19 || b != (double)(uint64_t)b || en != (double)(uint64_t)en)
         return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: tensor '%s' has invalid data_offsets [%.0f, %.0f]", label, t->name,
                         b, en);
     t->begin = (size_t)b;

@@ -1,9 +1,9 @@
 /* weights.h — one checkpoint = one or more weight files, looked up by tensor name.
  *
- * Sources: a single .safetensors file, a sharded set through its
- * `*.safetensors.index.json` (every key of its weight_map must be in the named
- * shard), or a directory holding either.  PyTorch .pth archives join through
- * io_weights_add_pth once that reader exists.  Lookups are hashed.
+ * Sources: a single .safetensors file, a PyTorch torch.save archive (.pth, .pt,
+ * .ckpt, .bin; see pth.h), a sharded set through its `*.safetensors.index.json`
+ * (every key of its weight_map must be in the named shard), or a directory
+ * holding one of these.  Lookups are hashed.
  */
 #ifndef SPADIT_WEIGHTS_H
 #define SPADIT_WEIGHTS_H
@@ -12,9 +12,10 @@
 
 typedef struct io_weights io_weights;
 
-/* Open `path`: a .safetensors file, an .index.json, or a directory.  In a
- * directory, `stem` (e.g. "diffusion_pytorch_model") picks
- * stem.safetensors.index.json, then stem.safetensors, then the only *.safetensors. */
+/* Open `path`: a .safetensors file, a .pth/.pt/.ckpt/.bin file, an .index.json,
+ * or a directory.  In a directory, `stem` (e.g. "diffusion_pytorch_model" or
+ * "Wan2.1_VAE") picks stem.safetensors.index.json, then stem.safetensors, then
+ * stem.pth, then the folder's only *.safetensors or *.pth file. */
 dit_status io_weights_open(const char *path, const char *stem, io_weights **out, dit_err *err);
 void io_weights_close(io_weights **w);
 

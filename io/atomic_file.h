@@ -1,0 +1,24 @@
+/* atomic_file.h — write-to-temp-then-rename helpers for outputs (videos, PNGs, JSON).
+ *
+ * io_tmp_create makes a new, empty, uniquely named hidden file in the target's
+ * own directory (".<name>.tmp-<pid>-<n>", O_EXCL, mode 0666 & ~umask) so the
+ * final rename(2) is atomic on the same filesystem: readers see either the old
+ * file or the complete new one, and a failed or aborted write leaves nothing
+ * behind once io_tmp_discard runs.  (No fsync: atomic against failures and
+ * concurrent readers, not against power loss.)  Checked by tests/test_video.c.
+ */
+#ifndef SPADIT_ATOMIC_FILE_H
+#define SPADIT_ATOMIC_FILE_H
+
+#include <stddef.h> /* size_t */
+
+#include "../dit/status.h" /* dit_status, dit_err */
+
+/* Create the temp file for `target`; its path goes into tmp[cap]. */
+dit_status io_tmp_create(const char *target, char *tmp, size_t cap, dit_err *err);
+/* rename(tmp, target); on failure the temp file is removed. */
+dit_status io_tmp_commit(const char *tmp, const char *target, dit_err *err);
+/* Remove the temp file (ignores errors; no-op for ""). */
+void io_tmp_discard(const char *tmp);
+
+#endif
