@@ -8,7 +8,7 @@ grep -qx '/.deps/' .git/info/exclude 2>/dev/null || echo '/.deps/' >> .git/info/
 grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
 mkdir -p .deps/root .whl
 tmp=$(mktemp -d)
-(cd "$tmp" && apt-get download libcjson1 libcjson-dev >/dev/null 2>&1)
+(cd "$tmp" && apt-get download libcjson1 libcjson-dev libstb0 libstb-dev >/dev/null 2>&1)
 for f in "$tmp"/*.deb; do dpkg -x "$f" .deps/root; done
 python3 -m pip download -q --no-deps -d .whl diffusers==0.42.1
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
