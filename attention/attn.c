@@ -111,7 +111,9 @@ dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, c
         if (stats) DIT_TRY(attn_cuda_mark(ctx->cuda, 6));
         switch (call->params.method) {
         case ATTN_METHOD_DENSE:
-            s = call->bias || (call->kv_valid > 0 && call->kv_valid < k->ne[0])
+            /* cuDNN's fused SDPA for the DiT's head dims; the simple kernel for biases, key masks and
+             * other head dims (the VAE's single 384-wide head) */
+            s = call->bias || (call->kv_valid > 0 && call->kv_valid < k->ne[0]) || (q->ne[2] != 64 && q->ne[2] != 128)
                     ? attn_dense_cuda_bias(be, call, out, q, k, v)
                     : attn_dense_cudnn(be, ctx->cuda, call, out, q, k, v);
             break;

@@ -9,6 +9,7 @@
 #include "../attention/attn.h"
 #include "../dit/patch.h"
 #include "../dit/rng.h"
+#include "../models/wan/vae.h"
 #include "../models/wan/wan_dit.h"
 #include "test_util.h"
 
@@ -220,6 +221,74 @@ static void test_wan_golden(void) {
     }
 }
 
+/* The VAE ops against the CPU backend, then the golden VAE decoded on CUDA against diffusers. */
+static void test_vae_ops(void) {
+    int64_t sx[4] = {5, 4, 9, 7}, sw[5] = {6, 5, 3, 3, 3}, sb[1] = {6}, so[4] = {6, 2, 9, 7}, sg[1] = {5};
+    float *x = rnd(5 * 4 * 9 * 7, 1), *w = rnd(6 * 5 * 27, 0.1f), *b = rnd(6, 0.1f), *g = rnd(5, 0.2f);
+    dit_tensor xg = mk(gpu, DIT_DTYPE_F32, x, 4, sx), xc = mk(cpu, DIT_DTYPE_F32, x, 4, sx);
+    dit_tensor wg = mk(gpu, DIT_DTYPE_F32, w, 5, sw), wc = mk(cpu, DIT_DTYPE_F32, w, 5, sw);
+    dit_tensor bg = mk(gpu, DIT_DTYPE_F32, b, 1, sb), bc = mk(cpu, DIT_DTYPE_F32, b, 1, sb);
+    dit_tensor gg = mk(gpu, DIT_DTYPE_F32, g, 1, sg), gc = mk(cpu, DIT_DTYPE_F32, g, 1, sg);
+    dit_tensor og, oc, ng, nc, ug, uc, tg, tc;
+    dit_backend_tensor_alloc(gpu, &og, DIT_DTYPE_F32, 4, so);
+    dit_backend_tensor_alloc(cpu, &oc, DIT_DTYPE_F32, 4, so);
+    CHECK(cpu->ops->conv3d(cpu, &oc, &xc, &wc, &bc, 0, 0, 1, 1) == DIT_OK, "%s", cpu->err.msg);
+    CHECK(gpu->ops->conv3d(gpu, &og, &xg, &wg, &bg, 0, 0, 1, 1) == DIT_OK, "%s", gpu->err.msg);
+    rel_check("conv3d 3x3x3 (cuDNN, TF32 allowed)", gpu, &og, &oc, 3e-3);
+    CHECK(gpu->ops->conv3d(gpu, &og, &xg, &wg, &bg, 2, 0, 1, 1) == DIT_ERR_UNSUPPORTED, "asymmetric time pad refused");
+    dit_backend_tensor_alloc(gpu, &ng, DIT_DTYPE_F32, 4, sx);
+    dit_backend_tensor_alloc(cpu, &nc, DIT_DTYPE_F32, 4, sx);
+    cpu->ops->channel_norm(cpu, &nc, &xc, &gc, NULL);
+    CHECK(gpu->ops->channel_norm(gpu, &ng, &xg, &gg, NULL) == DIT_OK, "%s", gpu->err.msg);
+    rel_check("channel_norm", gpu, &ng, &nc, 1e-5);
+    int64_t su[4] = {5, 4, 18, 14};
+    dit_backend_tensor_alloc(gpu, &ug, DIT_DTYPE_F32, 4, su);
+    dit_backend_tensor_alloc(cpu, &uc, DIT_DTYPE_F32, 4, su);
+    cpu->ops->upsample2x(cpu, &uc, &xc);
+    CHECK(gpu->ops->upsample2x(gpu, &ug, &xg) == DIT_OK, "%s", gpu->err.msg);
+    rel_check("upsample2x", gpu, &ug, &uc, 0);
+    int64_t st2[2] = {9 * 7, 5 * 4};
+    dit_tensor xg2 = xg, xc2 = xc;
+    xg2.ndim = xc2.ndim = 2, xg2.ne[0] = xc2.ne[0] = 5 * 4, xg2.ne[1] = xc2.ne[1] = 9 * 7;
+    dit_backend_tensor_alloc(gpu, &tg, DIT_DTYPE_F32, 2, st2);
+    dit_backend_tensor_alloc(cpu, &tc, DIT_DTYPE_F32, 2, st2);
+    cpu->ops->transpose(cpu, &tc, &xc2);
+    CHECK(gpu->ops->transpose(gpu, &tg, &xg2) == DIT_OK, "%s", gpu->err.msg);
+    rel_check("transpose", gpu, &tg, &tc, 0);
+    cpu->ops->copy_frames(cpu, &nc, 1, &xc, 0, 3);
+    CHECK(gpu->ops->copy_frames(gpu, &ng, 1, &xg, 0, 3) == DIT_OK, "%s", gpu->err.msg);
+    rel_check("copy_frames", gpu, &ng, &nc, 0);
+    dit_tensor *fg[] = {&xg, &wg, &bg, &gg, &og, &ng, &ug, &tg};
+    for (int i = 0; i < 8; i++) dit_backend_tensor_free(gpu, fg[i]);
+    dit_tensor *fc[] = {&xc, &wc, &bc, &gc, &oc, &nc, &uc, &tc};
+    for (int i = 0; i < 8; i++) dit_backend_tensor_free(cpu, fc[i]);
+    free(x), free(w), free(b), free(g);
+    /* the golden VAE decode on CUDA vs diffusers fp32 */
+    char dir[512], iop[512];
+    snprintf(dir, sizeof dir, "%s/vae_a_diffusers", SPADIT_TEST_DATA);
+    snprintf(iop, sizeof iop, "%s/vae_a_io.safetensors", SPADIT_TEST_DATA);
+    dit_err err = {0};
+    wan_vae *v = NULL;
+    io_safetensors *io = NULL;
+    if (wan_vae_load(dir, NULL, gpu, &v, &err) != DIT_OK || io_safetensors_open(iop, &io, &err) != DIT_OK) {
+        CHECK(0, "vae_a on CUDA: %s", err.msg);
+        wan_vae_free(&v);
+        return;
+    }
+    const io_st_tensor *lt = io_safetensors_find(io, "latent"), *vt = io_safetensors_find(io, "video");
+    int64_t nl = io_st_tensor_numel(lt), nv = io_st_tensor_numel(vt);
+    float *z = malloc((size_t)nl * 4), *ref = malloc((size_t)nv * 4), *out = malloc((size_t)nv * 4);
+    io_st_tensor_to_f32(lt, z, nl, iop, &err);
+    io_st_tensor_to_f32(vt, ref, nv, iop, &err);
+    CHECK(wan_vae_decode(v, z, lt->shape[1], lt->shape[2], lt->shape[3], NULL, out, NULL, &err) == DIT_OK, "%s", err.msg);
+    double e = rel_l2(out, ref, (size_t)nv);
+    printf("  %-40s rel L2 %.3e\n", "VAE decode (vae_a) on CUDA vs diffusers", e);
+    CHECK(e <= 1e-2, "VAE on CUDA: rel L2 %.3e", e);
+    free(z), free(ref), free(out);
+    io_safetensors_close(&io);
+    wan_vae_free(&v);
+}
+
 int main(void) {
     dit_err err = {0};
     if (dit_backend_create("cuda", &gpu, &err) != DIT_OK) {
@@ -237,6 +306,7 @@ int main(void) {
     attn_case("bias + key mask (umT5) 77x77 H4 D64", 77, 77, 4, 64, 1, 60);
     attn_case("key mask only 50x64 H2 D32", 50, 64, 2, 32, 0, 41);
     test_wan_golden();
+    test_vae_ops();
     dit_backend_destroy(&gpu);
     dit_backend_destroy(&cpu);
     return test_summary("test_ops_cuda");

@@ -287,6 +287,11 @@ static const dit_backend_ops cuda_ops = {
     .add = cuda_add,
     .mul = cuda_mul,
     .fill_uniform = cuda_fill_uniform,
+    .conv3d = dit_cuda_conv3d,
+    .channel_norm = dit_cuda_channel_norm_op,
+    .upsample2x = dit_cuda_upsample2x_op,
+    .transpose = dit_cuda_transpose_op,
+    .copy_frames = dit_cuda_copy_frames,
 };
 
 int dit_backend_cuda_available(void) {

@@ -42,4 +42,14 @@ dit_status dit_cuda_linear(dit_backend *be, dit_tensor *out, const dit_tensor *x
                            const dit_tensor *b, dit_act act);
 void dit_cuda_gemm_cache_free(dit_backend *be);
 
+/* Video-VAE ops (ops_vae_cuda.c). */
+dit_status dit_cuda_conv3d(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *w,
+                           const dit_tensor *b, int pt0, int pt1, int ph, int pw);
+dit_status dit_cuda_channel_norm_op(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
+                                    const dit_tensor *beta);
+dit_status dit_cuda_upsample2x_op(dit_backend *be, dit_tensor *out, const dit_tensor *x);
+dit_status dit_cuda_transpose_op(dit_backend *be, dit_tensor *out, const dit_tensor *x);
+dit_status dit_cuda_copy_frames(dit_backend *be, dit_tensor *dst, int64_t d0, const dit_tensor *src, int64_t s0,
+                                int64_t n);
+
 #endif

@@ -36,6 +36,13 @@ cudaError_t dit_cuda_bias_act(void *out, int dtype, const float *bias, int act, 
 /* t[i] = lo + (hi-lo) * dit_hash_uniform(seed, i), rounded to dtype. */
 cudaError_t dit_cuda_fill_uniform(void *t, int dtype, int64_t n, uint64_t seed, float lo, float hi, cudaStream_t st);
 
+/* Video-VAE ops (ops_vae_cuda.cu), f32 [C, T, H, W]. */
+cudaError_t dit_cuda_channel_norm(float *out, const float *x, const float *g, const float *b, int64_t C, int64_t S,
+                                  cudaStream_t st);
+cudaError_t dit_cuda_upsample2x(float *out, const float *x, int64_t CT, int64_t H, int64_t W, cudaStream_t st);
+cudaError_t dit_cuda_transpose(float *out, const float *x, int64_t R, int64_t C, cudaStream_t st);
+cudaError_t dit_cuda_channel_bias(float *x, const float *b, int64_t C, int64_t S, cudaStream_t st);
+
 #ifdef __cplusplus
 }
 #endif
