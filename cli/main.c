@@ -11,6 +11,7 @@ static void usage(FILE *f) {
             "spadit — video diffusion transformers with sparse attention\n\n"
             "usage: spadit <command> [options]\n\n"
             "commands:\n"
+            "  generate PROMPT       text to video (default: the embedded tiny model)\n"
             "  info MODEL            family, layout, config, parameters, dtypes, bytes on disk\n"
             "  forward [MODEL]       one DiT forward on random inputs (default: the bundled model)\n"
             "  help                  this text\n\n"
@@ -65,6 +66,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "generate")) return cmd_generate(argc - 1, argv + 1);
     if (!strcmp(cmd, "forward")) return cmd_forward(argc - 1, argv + 1);
     fprintf(stderr, "spadit: error: unknown command '%s'\n\n", cmd);
     usage(stderr);

@@ -1,0 +1,321 @@
+/* wan_t2v.c — text to video with Wan (see wan_t2v.h): locating the parts of a
+ * model folder, per-model defaults, and the generation pipeline.  Each stage
+ * frees what the next does not need (the text encoder before the DiT, the DiT
+ * before the VAE).  Checked end to end by tests/test_generate.c (CPU, small
+ * random model, the mp4 read back) and by the tiny model's adherence test. */
+#include "wan_t2v.h"
+
+#include <stdio.h>  /* snprintf */
+#include <stdlib.h> /* malloc, free */
+#include <string.h> /* memset, strcmp */
+#include <time.h>   /* clock_gettime */
+
+#include "../../dit/rng.h"             /* dit_rng */
+#include "../../io/json_file.h"        /* io_json_load, io_path_exists */
+#include "../../io/tokenizer_unigram.h" /* io_tok_* */
+#include "../../sampler/cfg.h"         /* smp_cfg, smp_wan_negative_prompt */
+#include "umt5_cache.h"                /* wan_umt5_embed_prompts */
+#include "vae.h"                       /* wan_vae_* */
+#include "wan_dit.h"                   /* wan_dit_*, wan_run */
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int first_existing(char *out, size_t cap, const char *root, const char *const *names) {
+    for (; *names; names++) {
+        snprintf(out, cap, "%s/%s", root, *names);
+        if (io_path_exists(out)) return 1;
+    }
+    out[0] = 0;
+    return 0;
+}
+
+dit_status wan_t2v_locate(const char *dir, wan_t2v_paths *p, dit_err *err) {
+    memset(p, 0, sizeof *p);
+    if (!io_path_is_dir(dir))
+        return DIT_FAIL(err, DIT_ERR_MISSING, "%s: model folder not found (a diffusers Wan pipeline or an original Wan folder)",
+                        dir);
+    snprintf(p->root, sizeof p->root, "%s", dir);
+    char probe[4400];
+    snprintf(probe, sizeof probe, "%s/model_index.json", dir);
+    if (io_path_exists(probe)) { /* diffusers pipeline */
+        snprintf(p->dit, sizeof p->dit, "%s/transformer", dir);
+        snprintf(p->text_encoder, sizeof p->text_encoder, "%s/text_encoder", dir);
+        snprintf(p->tokenizer, sizeof p->tokenizer, "%s/tokenizer/tokenizer.json", dir);
+        snprintf(p->vae, sizeof p->vae, "%s/vae", dir);
+        snprintf(p->sla_dit, sizeof p->sla_dit, "%s/transformer_sla", dir);
+        if (!io_path_is_dir(p->sla_dit)) p->sla_dit[0] = 0;
+    } else { /* original Wan layout */
+        snprintf(p->dit, sizeof p->dit, "%s", dir);
+        static const char *const t5[] = {"models_t5_umt5-xxl-enc-bf16.safetensors", "models_t5_umt5-xxl-enc-bf16.pth",
+                                         "umt5-xxl-enc-bf16.safetensors", NULL};
+        static const char *const tok[] = {"google/umt5-xxl/tokenizer.json", "tokenizer/tokenizer.json", "tokenizer.json",
+                                          NULL};
+        static const char *const vae[] = {"Wan2.1_VAE.safetensors", "Wan2.1_VAE.pth", "vae", NULL};
+        first_existing(p->text_encoder, sizeof p->text_encoder, dir, t5);
+        first_existing(p->tokenizer, sizeof p->tokenizer, dir, tok);
+        first_existing(p->vae, sizeof p->vae, dir, vae);
+    }
+    const char *what[4] = {"DiT", "text encoder", "tokenizer", "VAE"};
+    const char *paths[4] = {p->dit, p->text_encoder, p->tokenizer, p->vae};
+    for (int i = 0; i < 4; i++)
+        if (!paths[i][0] || !io_path_exists(paths[i]))
+            return DIT_FAIL(err, DIT_ERR_MISSING,
+                            "%s: no %s found%s%s (expected a diffusers pipeline with model_index.json, transformer/, "
+                            "text_encoder/, tokenizer/tokenizer.json, vae/; or an original Wan folder with config.json, "
+                            "models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/tokenizer.json, Wan2.1_VAE.pth)",
+                            dir, what[i], paths[i][0] ? " at " : "", paths[i]);
+    return DIT_OK;
+}
+
+dit_status wan_t2v_defaults_load(const char *dir, wan_t2v_defaults *d, dit_err *err) {
+    memset(d, 0, sizeof *d);
+    d->width = 832, d->height = 480, d->frames = 81, d->fps = 16, d->steps = 50;
+    d->shift = 5.0, d->guidance = 5.0;
+    snprintf(d->sampler, sizeof d->sampler, "unipc");
+    snprintf(d->negative_prompt, sizeof d->negative_prompt, "%s", smp_wan_negative_prompt());
+    d->negative_is_wan_default = 1;
+    char p[4200];
+    snprintf(p, sizeof p, "%s/spadit.json", dir);
+    if (!io_path_exists(p)) return DIT_OK;
+    cJSON *j;
+    DIT_TRY(io_json_load(p, &j, err));
+    d->width = (int)io_json_int(j, "width", d->width);
+    d->height = (int)io_json_int(j, "height", d->height);
+    d->frames = (int)io_json_int(j, "frames", d->frames);
+    d->fps = (int)io_json_int(j, "fps", d->fps);
+    d->steps = (int)io_json_int(j, "steps", d->steps);
+    d->shift = io_json_num(j, "shift", d->shift);
+    d->guidance = io_json_num(j, "guidance", d->guidance);
+    snprintf(d->sampler, sizeof d->sampler, "%s", io_json_str(j, "sampler", d->sampler));
+    const cJSON *np = cJSON_GetObjectItemCaseSensitive(j, "negative_prompt");
+    if (cJSON_IsString(np)) {
+        snprintf(d->negative_prompt, sizeof d->negative_prompt, "%s", np->valuestring);
+        d->negative_is_wan_default = 0;
+    }
+    cJSON_Delete(j);
+    if (d->width <= 0 || d->height <= 0 || d->frames <= 0 || d->fps <= 0 || d->steps <= 0)
+        return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: width, height, frames, fps and steps must be positive", p);
+    return DIT_OK;
+}
+
+dit_status wan_t2v_latent_shape(int width, int height, int frames, int64_t shape[4], dit_err *err) {
+    if (width <= 0 || height <= 0 || width % 16 || height % 16)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "size %dx%d: width and height must be positive multiples of 16", width,
+                        height);
+    if (frames < 1 || (frames - 1) % 4)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "frames %d: must be 4n + 1 (1, 5, 9, ..., 81)", frames);
+    shape[0] = 16, shape[1] = (frames - 1) / 4 + 1, shape[2] = height / 8, shape[3] = width / 8;
+    return DIT_OK;
+}
+
+/* One CFG branch of the denoiser: the DiT on (x, t) with a fixed context. */
+typedef struct branch {
+    wan_run *run;
+    const float *ctx;
+    int64_t rows;
+    struct loop *loop;
+} branch;
+
+typedef struct loop {
+    wan_t2v_progress_fn progress;
+    wan_t2v_latent_fn on_latent;
+    void *user;
+    double t0, step_attn, step_sparsity_sum, total_attn, sparsity_sum;
+    int step_calls, calls;
+    const smp_schedule *sch;
+    float *x_snapshot; /* not owned */
+    int64_t n;
+} loop;
+
+static dit_status branch_fn(void *user, const float *x, double timestep, double sigma, int step, float *v,
+                            dit_err *err) {
+    (void)sigma, (void)step;
+    branch *b = user;
+    DIT_TRY(wan_dit_forward(b->run, x, timestep, b->ctx, b->rows, v, err));
+    loop *L = b->loop;
+    L->step_attn += b->run->ms_attention;
+    double sp = 0;
+    int layers = b->run->m->cfg.layers;
+    for (int l = 0; l < layers; l++) sp += b->run->layer_stats[l].sparsity;
+    L->step_sparsity_sum += sp / layers;
+    L->step_calls++;
+    if (L->on_latent) {
+        L->x_snapshot = (float *)x; /* x_t seen by the model at this step */
+    }
+    return DIT_OK;
+}
+
+static void progress_fn(void *user, int step, int steps, double step_ms) {
+    loop *L = user;
+    double elapsed = now_ms() - L->t0;
+    wan_t2v_step s = {step, steps, L->sch->timestep[step < steps ? step : steps - 1], step_ms, L->step_attn,
+                      elapsed, elapsed / (step + 1) * (steps - step - 1) / 1e3,
+                      L->step_calls ? L->step_sparsity_sum / L->step_calls : 0};
+    L->total_attn += L->step_attn;
+    L->sparsity_sum += L->step_sparsity_sum;
+    L->calls += L->step_calls;
+    if (L->progress) L->progress(L->user, &s);
+    if (L->on_latent && L->x_snapshot) L->on_latent(L->user, step, L->x_snapshot, L->n);
+    L->step_attn = L->step_sparsity_sum = 0;
+    L->step_calls = 0;
+}
+
+static dit_status encode_prompts(const wan_t2v_paths *paths, dit_backend *be, const wan_t2v_opts *o, const char *neg,
+                                 int want_uncond, wan_umt5_prompt pr[2], wan_t2v_result *res, dit_err *err) {
+    io_tokenizer *tok = NULL;
+    DIT_TRY(io_tok_load(paths->tokenizer, &tok, err));
+    static int32_t ids[2][512];
+    const char *texts[2] = {o->prompt, neg};
+    int np = want_uncond ? 2 : 1;
+    dit_status s = DIT_OK;
+    char *clean[2] = {NULL, NULL};
+    for (int i = 0; i < np && s == DIT_OK; i++) {
+        size_t need = io_prompt_clean(texts[i], NULL, 0) + 1;
+        clean[i] = malloc(need);
+        if (!clean[i]) {
+            s = DIT_FAIL(err, DIT_ERR_OOM, "prompt");
+            break;
+        }
+        io_prompt_clean(texts[i], clean[i], need);
+        int n = 0;
+        s = io_tok_encode(tok, clean[i], ids[i], 512, &n, err);
+        if (s != DIT_OK) dit_err_wrap(err, "tokenizing the %s prompt", i ? "negative" : "");
+        memset(&pr[i], 0, sizeof pr[i]);
+        pr[i].text = clean[i];
+        pr[i].ids = ids[i];
+        pr[i].n = n;
+    }
+    io_tok_free(&tok);
+    double ms = 0;
+    if (s == DIT_OK) s = wan_umt5_embed_prompts(paths->text_encoder, be, o->cache_dir, pr, np, &ms, err);
+    for (int i = 0; i < np; i++) {
+        if (s == DIT_OK && pr[i].info.outcome == WAN_UMT5_CACHE_HIT) res->cache_hits++;
+        if (s == DIT_OK && pr[i].info.warning[0]) fprintf(stderr, "spadit: warning: %s\n", pr[i].info.warning);
+        pr[i].text = NULL;
+        free(clean[i]);
+    }
+    return s;
+}
+
+dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const wan_t2v_opts *o,
+                            wan_t2v_progress_fn progress, wan_t2v_latent_fn on_latent, void *user,
+                            wan_t2v_result *res, dit_err *err) {
+    memset(res, 0, sizeof *res);
+    double t_all = now_ms();
+    int64_t shape[4];
+    DIT_TRY(wan_t2v_latent_shape(o->width, o->height, o->frames, shape, err));
+    if (!o->prompt) return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "no prompt given");
+    if (o->steps < 1 || o->steps > SMP_MAX_STEPS)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "steps %d: must be in [1, %d]", o->steps, SMP_MAX_STEPS);
+    const int cfg_on = o->guidance != 1.0;
+    const char *neg = o->negative_prompt ? o->negative_prompt : smp_wan_negative_prompt();
+
+    /* 1. prompt -> context (the encoder is freed inside) */
+    double t0 = now_ms();
+    wan_umt5_prompt pr[2];
+    memset(pr, 0, sizeof pr);
+    const float *ctx_c = o->ctx_cond, *ctx_u = o->ctx_uncond;
+    int64_t rows_c = o->ctx_cond_rows, rows_u = o->ctx_uncond_rows;
+    if (!ctx_c || (cfg_on && !ctx_u)) {
+        DIT_TRY(encode_prompts(paths, be, o, neg, cfg_on, pr, res, err));
+        ctx_c = pr[0].emb, rows_c = pr[0].rows;
+        if (cfg_on) ctx_u = pr[1].emb, rows_u = pr[1].rows;
+    }
+    res->ms_text = now_ms() - t0;
+
+    /* 2. the DiT */
+    t0 = now_ms();
+    wan_dit *m = NULL;
+    dit_status s = wan_dit_load(o->dit_override ? o->dit_override : paths->dit, be, &m, err);
+    res->ms_dit_load = now_ms() - t0;
+    wan_run run;
+    memset(&run, 0, sizeof run);
+    attn_policy pol = o->policy ? *o->policy : attn_policy_dense();
+    pol.calls_per_step = cfg_on ? 2 : 1;
+    attn_stats *lst = NULL;
+    float *x = NULL, *scratch = NULL;
+    int64_t n = shape[0] * shape[1] * shape[2] * shape[3];
+    if (s == DIT_OK && m->cfg.text_dim != (pr[0].cols ? pr[0].cols : m->cfg.text_dim))
+        s = DIT_FAIL(err, DIT_ERR_SHAPE, "the text encoder gives %lld-wide embeddings but the DiT expects text_dim %d",
+                     (long long)pr[0].cols, m->cfg.text_dim);
+    if (s == DIT_OK && m->cfg.in_dim != shape[0])
+        s = DIT_FAIL(err, DIT_ERR_SHAPE, "the DiT has %d latent channels; the VAE gives 16", m->cfg.in_dim);
+    if (s == DIT_OK) s = wan_run_init(&run, m, shape[1], shape[2], shape[3], err);
+    if (s == DIT_OK) s = wan_run_set_policy(&run, &pol, err);
+    if (s == DIT_OK) {
+        lst = calloc((size_t)m->cfg.layers, sizeof *lst);
+        x = malloc((size_t)n * sizeof(float));
+        scratch = malloc((size_t)n * sizeof(float));
+        if (!lst || !x || !scratch) s = DIT_FAIL(err, DIT_ERR_OOM, "latent of %lld floats", (long long)n);
+        run.layer_stats = lst;
+    }
+    /* 3. noise -> x0 */
+    smp_schedule sch;
+    if (s == DIT_OK) s = smp_schedule_for_solver(o->solver, o->steps, o->shift, &sch, err);
+    if (s == DIT_OK) {
+        if (o->noise) {
+            memcpy(x, o->noise, (size_t)n * sizeof(float));
+        } else {
+            dit_rng rng;
+            dit_rng_seed(&rng, o->seed);
+            dit_rng_fill_normal(&rng, x, (size_t)n, 1.0f);
+        }
+        loop L;
+        memset(&L, 0, sizeof L);
+        L.progress = progress, L.on_latent = on_latent, L.user = user, L.sch = &sch, L.n = n;
+        branch bc = {&run, ctx_c, rows_c, &L}, bu = {&run, ctx_u, rows_u, &L};
+        smp_cfg cfg = {branch_fn, &bc, branch_fn, &bu, o->guidance, scratch, (size_t)n};
+        L.t0 = now_ms();
+        t0 = now_ms();
+        s = smp_sample(o->solver, &sch, x, (size_t)n, smp_cfg_model, &cfg, progress_fn, &L, err);
+        res->ms_denoise = now_ms() - t0;
+        res->ms_attention = L.total_attn;
+        res->mean_sparsity = L.calls ? L.sparsity_sum / L.calls : 0;
+    }
+    free(scratch);
+    free(lst);
+    wan_run_free(&run);
+    wan_dit_free(&m);
+    for (int i = 0; i < 2; i++) free(pr[i].emb);
+    if (s != DIT_OK) {
+        free(x);
+        return s;
+    }
+    res->latent = x;
+    res->latent_n = n;
+
+    /* 4. VAE: latent -> frames */
+    t0 = now_ms();
+    wan_vae *vae = NULL;
+    int64_t F = 0, H = shape[2] * 8, W = shape[3] * 8;
+    float *video = NULL;
+    s = wan_vae_load(paths->vae, NULL, be, &vae, err);
+    if (s == DIT_OK) {
+        F = wan_vae_out_frames(&vae->cfg, shape[1]);
+        video = malloc((size_t)(3 * F * H * W) * sizeof(float));
+        res->rgb = malloc((size_t)(F * H * W * 3));
+        if (!video || !res->rgb) s = DIT_FAIL(err, DIT_ERR_OOM, "decoded video of %lld frames", (long long)F);
+    }
+    wan_vae_tiling tiling = wan_vae_tiling_default();
+    tiling.enabled = o->vae_tiling;
+    if (s == DIT_OK) s = wan_vae_decode(vae, x, shape[1], shape[2], shape[3], &tiling, video, NULL, err);
+    if (s == DIT_OK) s = wan_vae_to_rgb8(video, F, H, W, res->rgb, err);
+    free(video);
+    wan_vae_free(&vae);
+    res->ms_vae = now_ms() - t0;
+    res->frames = (int)F, res->width = (int)W, res->height = (int)H;
+    res->ms_total = now_ms() - t_all;
+    if (s != DIT_OK) wan_t2v_result_free(res);
+    return s;
+}
+
+void wan_t2v_result_free(wan_t2v_result *r) {
+    free(r->rgb);
+    free(r->latent);
+    r->rgb = NULL;
+    r->latent = NULL;
+}

@@ -1,0 +1,86 @@
+/* wan_t2v.h — Wan text-to-video, end to end: prompt -> umT5 context -> DiT in a
+ * flow-matching sampler loop with classifier-free guidance -> VAE -> RGB frames.
+ *
+ * The model folder is either a diffusers pipeline (model_index.json with
+ * transformer/, text_encoder/, tokenizer/, vae/) or the original Wan layout
+ * (config.json + diffusion_pytorch_model*.safetensors, models_t5_umt5-xxl-enc-bf16
+ * .pth/.safetensors, google/umt5-xxl/tokenizer.json, Wan2.1_VAE.pth).  An optional
+ * spadit.json in the folder gives the model's defaults (size, frames, fps,
+ * steps, shift, guidance, sampler, negative prompt); otherwise Wan2.1's.
+ */
+#ifndef SPADIT_WAN_T2V_H
+#define SPADIT_WAN_T2V_H
+
+#include <stdint.h> /* int64_t, uint8_t */
+
+#include "../../attention/policy.h" /* attn_policy */
+#include "../../sampler/solver.h"   /* smp_solver */
+
+typedef struct wan_t2v_paths {
+    char root[4096];
+    char dit[4096];          /* DiT folder or file */
+    char text_encoder[4096]; /* umT5 folder or file */
+    char tokenizer[4096];    /* tokenizer.json */
+    char vae[4096];          /* VAE folder or file */
+    char sla_dit[4096];      /* an SLA fine-tuned DiT beside the dense one ("" if none) */
+} wan_t2v_paths;
+
+/* Per-model defaults (Wan2.1 T2V unless the folder's spadit.json says otherwise). */
+typedef struct wan_t2v_defaults {
+    int width, height, frames, fps, steps;
+    double shift, guidance;
+    char sampler[16];
+    char negative_prompt[2048];
+    int negative_is_wan_default; /* the Chinese default of the Wan reference */
+} wan_t2v_defaults;
+
+typedef struct wan_t2v_opts {
+    const char *prompt;
+    const char *negative_prompt; /* NULL: the model's default */
+    int width, height, frames;   /* pixels; W, H multiples of 16; frames 4n + 1 */
+    int steps;
+    double shift, guidance;
+    uint64_t seed;
+    smp_solver solver;
+    const attn_policy *policy;   /* NULL: dense */
+    const char *dit_override;    /* use this DiT instead of the folder's */
+    const char *cache_dir;       /* embeddings cache: NULL default, "" off */
+    int vae_tiling;              /* 1: tiled decode (default), 0: whole frames */
+    const float *noise;          /* optional initial latent [16, F', H', W'] (A/B runs share it) */
+    const float *ctx_cond, *ctx_uncond; /* optional precomputed contexts [L, text_dim] (skip the encoder) */
+    int64_t ctx_cond_rows, ctx_uncond_rows;
+} wan_t2v_opts;
+
+typedef struct wan_t2v_step {
+    int step, steps;
+    double timestep;
+    double ms_step, ms_attention, ms_elapsed, eta_s;
+    double sparsity;   /* mean achieved sparsity of the self-attention calls of this step */
+} wan_t2v_step;
+
+typedef void (*wan_t2v_progress_fn)(void *user, const wan_t2v_step *s);
+/* Called after each step with the current latent x_t (for A/B error curves); may be NULL. */
+typedef void (*wan_t2v_latent_fn)(void *user, int step, const float *x, int64_t n);
+
+typedef struct wan_t2v_result {
+    uint8_t *rgb;            /* [frames, height, width, 3] (malloc) */
+    float *latent;           /* final x0 [16, F', H', W'] (malloc) */
+    int64_t latent_n;
+    int frames, width, height;
+    double ms_text, ms_dit_load, ms_denoise, ms_vae, ms_total, ms_attention;
+    double mean_sparsity;
+    int cache_hits;          /* prompts served from the embeddings cache */
+} wan_t2v_result;
+
+dit_status wan_t2v_locate(const char *model_dir, wan_t2v_paths *p, dit_err *err);
+/* The folder's defaults (spadit.json) or Wan2.1's. */
+dit_status wan_t2v_defaults_load(const char *model_dir, wan_t2v_defaults *d, dit_err *err);
+/* Latent grid for a pixel size: F' = (frames - 1)/4 + 1, H' = H/8, W' = W/8. */
+dit_status wan_t2v_latent_shape(int width, int height, int frames, int64_t shape[4], dit_err *err);
+
+dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const wan_t2v_opts *o,
+                            wan_t2v_progress_fn progress, wan_t2v_latent_fn on_latent, void *user,
+                            wan_t2v_result *res, dit_err *err);
+void wan_t2v_result_free(wan_t2v_result *r);
+
+#endif
