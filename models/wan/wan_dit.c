@@ -134,6 +134,7 @@ dit_status wan_run_set_policy(wan_run *r, const attn_policy *policy, dit_err *er
 void wan_run_free(wan_run *r) {
     if (r->m) {
         dit_backend_tensor_free(r->m->be, &r->rope);
+        dit_backend_tensor_free(r->m->be, &r->shadow);
         if (r->arena.base) dit_arena_free(&r->arena);
     }
     attn_ctx_destroy(&r->attn);
@@ -167,6 +168,38 @@ typedef struct fwd_bufs {
         dit_status s_ = (call);    \
         if (s_ != DIT_OK) return s_; \
     } while (0)
+
+/* A/B diagnostics: the same q, k, v through dense attention; record ||o - o_dense|| / ||o_dense||. */
+static dit_status shadow_dense(wan_run *r, int layer, const attn_call *used, const dit_tensor *o3, const dit_tensor *q3,
+                               const dit_tensor *k3, const dit_tensor *v3) {
+    dit_backend *be = r->m->be;
+    double *slot = &r->attn_err[(size_t)r->call_index * r->m->cfg.layers + layer];
+    if (used->params.method == ATTN_METHOD_DENSE) {
+        *slot = -1;
+        return DIT_OK;
+    }
+    if (!r->shadow.data) DIT_TRY(dit_backend_tensor_alloc(be, &r->shadow, o3->dtype, 3, o3->ne));
+    attn_call dense;
+    memset(&dense, 0, sizeof dense);
+    dense.params = attn_params_default(ATTN_METHOD_DENSE);
+    DIT_TRY(attn_forward(r->attn, &dense, &r->shadow, q3, k3, v3, NULL));
+    size_t n = (size_t)dit_tensor_numel(o3);
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    dit_status s = a && b ? DIT_OK : DIT_FAIL(&be->err, DIT_ERR_OOM, "shadow attention buffers");
+    if (s == DIT_OK) s = dit_backend_download_f32(be, a, o3);
+    if (s == DIT_OK) s = dit_backend_download_f32(be, b, &r->shadow);
+    if (s == DIT_OK) {
+        double num = 0, den = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = (double)a[i] - b[i];
+            num += d * d;
+            den += (double)b[i] * b[i];
+        }
+        *slot = den > 0 ? sqrt(num / den) : sqrt(num);
+    }
+    free(a), free(b);
+    return s;
+}
 
 /* One transformer block, as in the reference WanAttentionBlock.forward. */
 static dit_status block_forward(wan_run *r, int layer, fwd_bufs *b) {
@@ -208,6 +241,7 @@ static dit_status block_forward(wan_run *r, int layer, fwd_bufs *b) {
     if (!r->layer_stats) st_local.selected_per_head = NULL;
     BE(attn_forward(r->attn, &call, &o3, &q3, &k3, &v3, st));
     r->ms_attention += st->ms_total;
+    if (r->attn_err && r->call_index < r->shadow_calls) BE(shadow_dense(r, layer, &call, &o3, &q3, &k3, &v3));
     BE(op->linear(be, &b->y, &b->o, &blk->sa_o_w, &blk->sa_o_b, DIT_ACT_NONE));
     BE(op->gated_add(be, &b->x, &b->y, &g1));
 

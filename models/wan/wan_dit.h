@@ -91,6 +91,9 @@ typedef struct wan_run {
     int call_index;          /* transformer calls so far (CFG counts 2 per step) */
     attn_stats *layer_stats; /* optional [layers] stats of the last call */
     double ms_attention;     /* self-attention time of the last call */
+    int shadow_calls;        /* A/B: for calls < shadow_calls, also run dense attention on the same q, k, v */
+    double *attn_err;        /* [shadow_calls, layers]: rel L2 of the method's output vs dense (-1: layer ran dense) */
+    dit_tensor shadow;       /* dense output buffer of the shadow runs */
     double ms_forward;       /* whole last call */
 } wan_run;
 

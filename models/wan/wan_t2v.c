@@ -168,7 +168,7 @@ static dit_status encode_prompts(const wan_t2v_paths *paths, dit_backend *be, co
                                  int want_uncond, wan_umt5_prompt pr[2], wan_t2v_result *res, dit_err *err) {
     io_tokenizer *tok = NULL;
     DIT_TRY(io_tok_load(paths->tokenizer, &tok, err));
-    static int32_t ids[2][512];
+    int32_t ids[2][512]; /* live until the embeddings are computed below */
     const char *texts[2] = {o->prompt, neg};
     int np = want_uncond ? 2 : 1;
     dit_status s = DIT_OK;
@@ -199,6 +199,25 @@ static dit_status encode_prompts(const wan_t2v_paths *paths, dit_backend *be, co
         free(clean[i]);
     }
     return s;
+}
+
+dit_status wan_t2v_encode(const wan_t2v_paths *paths, dit_backend *be, const char *prompt, const char *negative,
+                          int want_uncond, const char *cache_dir, float **ctx_c, int64_t *rows_c, float **ctx_u,
+                          int64_t *rows_u, int *cache_hits, dit_err *err) {
+    wan_umt5_prompt pr[2];
+    memset(pr, 0, sizeof pr);
+    wan_t2v_opts o;
+    memset(&o, 0, sizeof o);
+    o.prompt = prompt;
+    o.cache_dir = cache_dir;
+    wan_t2v_result tmp;
+    memset(&tmp, 0, sizeof tmp);
+    DIT_TRY(encode_prompts(paths, be, &o, negative ? negative : smp_wan_negative_prompt(), want_uncond, pr, &tmp, err));
+    *ctx_c = pr[0].emb, *rows_c = pr[0].rows;
+    if (ctx_u) *ctx_u = pr[1].emb, *rows_u = pr[1].rows;
+    else free(pr[1].emb);
+    if (cache_hits) *cache_hits = tmp.cache_hits;
+    return DIT_OK;
 }
 
 dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const wan_t2v_opts *o,
@@ -246,6 +265,10 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
         s = DIT_FAIL(err, DIT_ERR_SHAPE, "the DiT has %d latent channels; the VAE gives 16", m->cfg.in_dim);
     if (s == DIT_OK) s = wan_run_init(&run, m, shape[1], shape[2], shape[3], err);
     if (s == DIT_OK) s = wan_run_set_policy(&run, &pol, err);
+    if (s == DIT_OK && o->shadow_calls > 0 && o->attn_err) {
+        run.shadow_calls = o->shadow_calls;
+        run.attn_err = o->attn_err;
+    }
     if (s == DIT_OK) {
         lst = calloc((size_t)m->cfg.layers, sizeof *lst);
         x = malloc((size_t)n * sizeof(float));

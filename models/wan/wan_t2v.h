@@ -49,6 +49,8 @@ typedef struct wan_t2v_opts {
     const float *noise;          /* optional initial latent [16, F', H', W'] (A/B runs share it) */
     const float *ctx_cond, *ctx_uncond; /* optional precomputed contexts [L, text_dim] (skip the encoder) */
     int64_t ctx_cond_rows, ctx_uncond_rows;
+    int shadow_calls;            /* A/B: dense shadow attention for the first calls (see wan_run) */
+    double *attn_err;            /* [shadow_calls, layers] filled when shadow_calls > 0 */
 } wan_t2v_opts;
 
 typedef struct wan_t2v_step {
@@ -77,6 +79,11 @@ dit_status wan_t2v_locate(const char *model_dir, wan_t2v_paths *p, dit_err *err)
 dit_status wan_t2v_defaults_load(const char *model_dir, wan_t2v_defaults *d, dit_err *err);
 /* Latent grid for a pixel size: F' = (frames - 1)/4 + 1, H' = H/8, W' = W/8. */
 dit_status wan_t2v_latent_shape(int width, int height, int frames, int64_t shape[4], dit_err *err);
+
+/* Prompt and negative prompt -> contexts [rows, text_dim] (malloc'ed; free()); through the cache. */
+dit_status wan_t2v_encode(const wan_t2v_paths *paths, dit_backend *be, const char *prompt, const char *negative,
+                          int want_uncond, const char *cache_dir, float **ctx_c, int64_t *rows_c, float **ctx_u,
+                          int64_t *rows_u, int *cache_hits, dit_err *err);
 
 dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const wan_t2v_opts *o,
                             wan_t2v_progress_fn progress, wan_t2v_latent_fn on_latent, void *user,
