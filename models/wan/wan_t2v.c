@@ -149,12 +149,12 @@ static dit_status branch_fn(void *user, const float *x, double timestep, double 
     return DIT_OK;
 }
 
-static void progress_fn(void *user, int step, int steps, double step_ms) {
+static void progress_fn(void *user, int done, int steps, double step_ms) {
     loop *L = user;
+    const int step = done - 1; /* smp reports steps done (1..steps); ours are 0-based */
     double elapsed = now_ms() - L->t0;
-    wan_t2v_step s = {step, steps, L->sch->timestep[step < steps ? step : steps - 1], step_ms, L->step_attn,
-                      elapsed, elapsed / (step + 1) * (steps - step - 1) / 1e3,
-                      L->step_calls ? L->step_sparsity_sum / L->step_calls : 0};
+    wan_t2v_step s = {step, steps, L->sch->timestep[step], step_ms, L->step_attn, elapsed,
+                      elapsed / done * (steps - done) / 1e3, L->step_calls ? L->step_sparsity_sum / L->step_calls : 0};
     L->total_attn += L->step_attn;
     L->sparsity_sum += L->step_sparsity_sum;
     L->calls += L->step_calls;

@@ -1,0 +1,171 @@
+/* cmd_compare.c — `spadit compare PROMPT --attention A,B,...`: dense against each
+ * attention preset on the same seed, noise and embeddings (eval/compare.h); prints
+ * the summary and where the JSON / HTML report went.  A prompt file runs each
+ * prompt into its own subfolder. */
+#include <stdio.h>  /* fprintf */
+#include <stdlib.h> /* malloc */
+#include <string.h> /* strtok */
+
+#include "../eval/compare.h" /* ev_compare_run */
+#include "cli.h"
+
+#ifndef SPADIT_SOURCE_DIR
+#define SPADIT_SOURCE_DIR "."
+#endif
+#define DEFAULT_MODEL SPADIT_SOURCE_DIR "/models/tiny/wan-tiny-t2v"
+
+double cli_adherence(void *user, const char *caption, const uint8_t *rgb, int frames, int height, int width);
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: spadit compare PROMPT --attention PRESET[,PRESET...] [options]\n"
+               "  PROMPT               the prompt, or @FILE for one prompt per line\n"
+               "  --attention LIST     presets to compare with dense (configs/attention/ names or .json files)\n"
+               "  --model DIR          model folder (default: the embedded tiny model)\n"
+               "  --out-dir DIR        where videos and reports go (default compare_out)\n"
+               "  --shadow-steps N     attention-output error vs dense for the first N steps (default 2)\n"
+               "  --amplify N          difference amplification in the side-by-side video (default 4)\n"
+               "  --size WxH --frames N --steps N --shift X --guidance X --seed N --sampler NAME\n"
+               "  --negative-prompt S --backend cpu|cuda --cache-dir DIR --no-cache --quiet\n");
+}
+
+int cmd_compare(int argc, char **argv) {
+    const char *model = DEFAULT_MODEL, *prompt = NULL, *neg = NULL, *list = NULL, *out_dir = "compare_out";
+    const char *backend = "cpu", *cache_dir = NULL, *sampler = NULL;
+    long long W = 0, H = 0, frames = 0, steps = 0, seed = 0, shadow = 2, amp = 4;
+    double shift = -1, guidance = -1;
+    int quiet = 0, no_cache = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = 1, takes = 0;
+        } else if (!strcmp(a, "--no-cache")) {
+            no_cache = 1, takes = 0;
+        } else if (a[0] == '-' && a[1] == '-' && !v) {
+            fprintf(stderr, "spadit: error: %s needs a value (see spadit compare --help)\n", a);
+            return 2;
+        } else if (!strcmp(a, "--attention")) list = v;
+        else if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--out-dir")) out_dir = v;
+        else if (!strcmp(a, "--negative-prompt")) neg = v;
+        else if (!strcmp(a, "--backend")) backend = v;
+        else if (!strcmp(a, "--cache-dir")) cache_dir = v;
+        else if (!strcmp(a, "--sampler")) sampler = v;
+        else if (!strcmp(a, "--size")) {
+            if (sscanf(v, "%lldx%lld", &W, &H) != 2) return fprintf(stderr, "spadit: error: --size expects WxH, got '%s'\n", v), 2;
+        } else if (!strcmp(a, "--frames")) {
+            if (!cli_parse_int(a, v, 1, 1001, &frames)) return 2;
+        } else if (!strcmp(a, "--steps")) {
+            if (!cli_parse_int(a, v, 1, 1000, &steps)) return 2;
+        } else if (!strcmp(a, "--seed")) {
+            if (!cli_parse_int(a, v, 0, (long long)1 << 62, &seed)) return 2;
+        } else if (!strcmp(a, "--shadow-steps")) {
+            if (!cli_parse_int(a, v, 0, 1000, &shadow)) return 2;
+        } else if (!strcmp(a, "--amplify")) {
+            if (!cli_parse_int(a, v, 1, 100, &amp)) return 2;
+        } else if (!strcmp(a, "--shift")) {
+            if (!cli_parse_float(a, v, 0.01, 100, &shift)) return 2;
+        } else if (!strcmp(a, "--guidance")) {
+            if (!cli_parse_float(a, v, 0, 50, &guidance)) return 2;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "spadit: error: unknown option '%s' for compare (see spadit compare --help)\n", a);
+            return 2;
+        } else if (!prompt) {
+            prompt = a, takes = 0;
+        } else {
+            fprintf(stderr, "spadit: error: more than one prompt given; quote it or use @FILE\n");
+            return 2;
+        }
+        i += takes;
+    }
+    if (!prompt || !list) {
+        fprintf(stderr, "spadit: error: compare needs a PROMPT and --attention PRESET[,PRESET...]\n");
+        usage(stderr);
+        return 2;
+    }
+    dit_err err = {0};
+    wan_t2v_paths paths;
+    wan_t2v_defaults def;
+    if (wan_t2v_locate(model, &paths, &err) != DIT_OK) return cli_fail(err.msg);
+    if (wan_t2v_defaults_load(model, &def, &err) != DIT_OK) return cli_fail(err.msg);
+    /* methods */
+    ev_method methods[16];
+    int nm = 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (nm == 16) return cli_fail("at most 16 presets per comparison");
+        ev_method *m = &methods[nm];
+        memset(m, 0, sizeof *m);
+        if (attn_policy_load(tok, &m->policy, &err) != DIT_OK) return cli_fail(err.msg);
+        snprintf(m->label, sizeof m->label, "%s", m->policy.name);
+        if (m->policy.sparse.method == ATTN_METHOD_SLA && paths.sla_dit[0]) {
+            snprintf(m->dit, sizeof m->dit, "%s", paths.sla_dit);
+            snprintf(m->label, sizeof m->label, "%s (SLA fine-tune)", m->policy.name);
+        }
+        nm++;
+    }
+    smp_solver solver;
+    if (smp_solver_parse(sampler ? sampler : def.sampler, &solver, &err) != DIT_OK) return cli_fail(err.msg);
+    /* prompts */
+    char **prompts = NULL;
+    int np = 0;
+    if (prompt[0] == '@') {
+        FILE *f = fopen(prompt + 1, "r");
+        if (!f) return fprintf(stderr, "spadit: error: cannot read the prompt file %s\n", prompt + 1), 1;
+        char line[4096];
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\r\n")] = 0;
+            if (!line[0] || line[0] == '#') continue;
+            char **np2 = realloc(prompts, sizeof *prompts * (size_t)(np + 1));
+            if (!np2) break;
+            prompts = np2;
+            prompts[np++] = strdup(line);
+        }
+        fclose(f);
+        if (!np) return fprintf(stderr, "spadit: error: %s holds no prompt\n", prompt + 1), 1;
+    } else {
+        prompts = malloc(sizeof *prompts);
+        prompts[np++] = strdup(prompt);
+    }
+    dit_backend *be = NULL;
+    if (dit_backend_create(backend, &be, &err) != DIT_OK) return cli_fail(err.msg);
+    int rc = 0;
+    for (int p = 0; p < np && rc == 0; p++) {
+        char dir[1024];
+        if (np == 1) snprintf(dir, sizeof dir, "%s", out_dir);
+        else snprintf(dir, sizeof dir, "%s/prompt_%03d", out_dir, p);
+        if (np > 1) {
+            char cmd[1100];
+            snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+            if (system(cmd) != 0) return cli_fail("cannot create the output folder");
+        }
+        ev_compare_opts o;
+        memset(&o, 0, sizeof o);
+        o.paths = &paths;
+        o.prompt = prompts[p];
+        o.negative = neg ? neg : def.negative_prompt;
+        o.width = (int)(W ? W : def.width), o.height = (int)(H ? H : def.height);
+        o.frames = (int)(frames ? frames : def.frames), o.steps = (int)(steps ? steps : def.steps);
+        o.fps = def.fps, o.shift = shift > 0 ? shift : def.shift, o.guidance = guidance >= 0 ? guidance : def.guidance;
+        o.seed = (uint64_t)seed, o.solver = solver;
+        o.cache_dir = no_cache ? "" : cache_dir;
+        o.shadow_steps = (int)shadow, o.amplify = (int)amp, o.out_dir = dir, o.model_label = model;
+        o.adherence = cli_adherence;
+        o.log = quiet ? NULL : stderr;
+        ev_compare_result res;
+        if (ev_compare_run(&o, methods, nm, be, &res, &err) != DIT_OK) {
+            rc = cli_fail(err.msg);
+        } else {
+            printf("%s\n%s\n", res.json_path, res.html_path);
+            ev_compare_free(&res);
+        }
+    }
+    for (int p = 0; p < np; p++) free(prompts[p]);
+    free(prompts);
+    dit_backend_destroy(&be);
+    return rc;
+}

@@ -1,0 +1,177 @@
+/* compare_report.c — the A/B results as JSON (for machines) and as one
+ * self-contained HTML page (for people): summary table, inline SVG plots of
+ * per-frame PSNR / SSIM, latent error per step and attention error per layer
+ * and step, and each side-by-side video embedded as a data URI. */
+#include <cjson/cJSON.h> /* cJSON */
+#include <math.h>        /* isfinite */
+#include <stdio.h>       /* fopen */
+#include <stdlib.h>      /* malloc */
+#include <string.h>      /* strlen */
+
+#include "../io/atomic_file.h" /* io_tmp_create, io_tmp_commit */
+#include "../io/report_html.h" /* io_sbuf, io_svg_* */
+#include "compare.h"
+
+dit_status ev_compare_write_reports(const ev_compare_opts *o, ev_compare_result *res, dit_err *err);
+
+static cJSON *num_array(const double *v, int n) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, isfinite(v[i]) ? cJSON_CreateNumber(v[i]) : cJSON_CreateNull());
+    return a;
+}
+
+static dit_status write_text(const char *path, const char *text, size_t len, dit_err *err) {
+    char tmp[4200];
+    DIT_TRY(io_tmp_create(path, tmp, sizeof tmp, err));
+    FILE *f = fopen(tmp, "wb");
+    if (!f || fwrite(text, 1, len, f) != len) {
+        if (f) fclose(f);
+        io_tmp_discard(tmp);
+        return DIT_FAIL(err, DIT_ERR_IO, "%s: cannot write", path);
+    }
+    fclose(f);
+    return io_tmp_commit(tmp, path, err);
+}
+
+static dit_status write_json(const ev_compare_opts *o, ev_compare_result *res, dit_err *err) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "prompt", o->prompt);
+    cJSON_AddStringToObject(j, "negative_prompt", o->negative ? o->negative : "");
+    cJSON_AddStringToObject(j, "model", o->model_label ? o->model_label : "");
+    cJSON_AddNumberToObject(j, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(j, "steps", o->steps);
+    cJSON_AddNumberToObject(j, "shift", o->shift);
+    cJSON_AddNumberToObject(j, "guidance", o->guidance);
+    cJSON_AddStringToObject(j, "sampler", smp_solver_name(o->solver));
+    cJSON_AddNumberToObject(j, "width", o->width);
+    cJSON_AddNumberToObject(j, "height", o->height);
+    cJSON_AddNumberToObject(j, "frames", o->frames);
+    cJSON *ms = cJSON_AddArrayToObject(j, "methods");
+    for (int i = 0; i < res->n; i++) {
+        const ev_method_result *r = &res->results[i];
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "label", r->label);
+        cJSON_AddNumberToObject(m, "mean_sparsity", r->mean_sparsity);
+        cJSON_AddItemToObject(m, "psnr_mean", isfinite(r->psnr_mean) ? cJSON_CreateNumber(r->psnr_mean) : cJSON_CreateNull());
+        cJSON_AddItemToObject(m, "psnr_worst", isfinite(r->psnr_worst) ? cJSON_CreateNumber(r->psnr_worst) : cJSON_CreateNull());
+        cJSON_AddNumberToObject(m, "worst_frame", r->worst_frame);
+        cJSON_AddNumberToObject(m, "ssim_mean", r->ssim_mean);
+        cJSON_AddNumberToObject(m, "ssim_worst", r->ssim_worst);
+        cJSON_AddItemToObject(m, "psnr_per_frame", num_array(r->psnr, r->frames));
+        cJSON_AddItemToObject(m, "ssim_per_frame", num_array(r->ssim, r->frames));
+        cJSON_AddItemToObject(m, "latent_rel_error_per_step", num_array(r->latent_err, r->steps));
+        if (r->attn_err && r->layers) {
+            cJSON *ae = cJSON_AddArrayToObject(m, "attention_rel_error");
+            for (int c = 0; c < r->shadow_calls; c++)
+                cJSON_AddItemToArray(ae, num_array(r->attn_err + (size_t)c * r->layers, r->layers));
+        }
+        if (r->adherence >= 0) cJSON_AddNumberToObject(m, "caption_adherence", r->adherence);
+        cJSON_AddNumberToObject(m, "seconds_total", r->ms_total / 1e3);
+        cJSON_AddNumberToObject(m, "seconds_denoise", r->ms_denoise / 1e3);
+        cJSON_AddNumberToObject(m, "seconds_attention", r->ms_attention / 1e3);
+        cJSON_AddStringToObject(m, "video_lossless", r->video_lossless);
+        cJSON_AddStringToObject(m, "video_mp4", r->video_mp4);
+        cJSON_AddStringToObject(m, "side_by_side", r->side_by_side);
+        cJSON_AddItemToArray(ms, m);
+    }
+    char *txt = cJSON_Print(j);
+    cJSON_Delete(j);
+    snprintf(res->json_path, sizeof res->json_path, "%s/report.json", o->out_dir);
+    dit_status s = txt ? write_text(res->json_path, txt, strlen(txt), err) : DIT_FAIL(err, DIT_ERR_OOM, "report JSON");
+    free(txt);
+    return s;
+}
+
+static dit_status write_html(const ev_compare_opts *o, ev_compare_result *res, dit_err *err) {
+    io_sbuf b = {0};
+    io_sbuf_printf(&b, "<!DOCTYPE html><html><head><meta charset='utf-8'><title>spadit A/B: ");
+    io_sbuf_html(&b, o->prompt);
+    io_sbuf_printf(&b, "</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+                       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+                       "th{background:#f4f4f4}td:first-child{text-align:left}figure{margin:1em 0}"
+                       "video{max-width:100%%;border:1px solid #ccc}.note{color:#666;font-size:90%%}</style></head><body>");
+    io_sbuf_printf(&b, "<h1>Sparse vs dense attention</h1><p><b>Prompt:</b> ");
+    io_sbuf_html(&b, o->prompt);
+    io_sbuf_printf(&b, "<br><b>Model:</b> ");
+    io_sbuf_html(&b, o->model_label ? o->model_label : "");
+    io_sbuf_printf(&b, "<br><b>Run:</b> %dx%d, %d frames, %d steps (%s, shift %g, guidance %g), seed %llu. Every method "
+                       "starts from the same noise and text embeddings; frames are compared before lossy encoding.</p>",
+                   o->width, o->height, o->frames, o->steps, smp_solver_name(o->solver), o->shift, o->guidance,
+                   (unsigned long long)o->seed);
+    io_sbuf_printf(&b, "<table id='summary'><tr><th>method</th><th>sparsity</th><th>PSNR mean (dB)</th><th>PSNR worst</th>"
+                       "<th>SSIM mean</th><th>SSIM worst</th><th>final latent rel. error</th><th>caption adherence</th>"
+                       "<th>denoise (s)</th><th>attention (s)</th></tr>");
+    for (int i = 0; i < res->n; i++) {
+        const ev_method_result *r = &res->results[i];
+        io_sbuf_printf(&b, "<tr><td>");
+        io_sbuf_html(&b, r->label);
+        io_sbuf_printf(&b, "</td><td>%.3f</td>", r->mean_sparsity);
+        if (isfinite(r->psnr_mean)) io_sbuf_printf(&b, "<td>%.2f</td><td>%.2f (frame %d)</td>", r->psnr_mean, r->psnr_worst, r->worst_frame);
+        else io_sbuf_printf(&b, "<td>identical</td><td>identical</td>");
+        io_sbuf_printf(&b, "<td>%.4f</td><td>%.4f</td><td>%.3g</td>", r->ssim_mean, r->ssim_worst,
+                       r->latent_err ? r->latent_err[r->steps - 1] : 0);
+        if (r->adherence >= 0) io_sbuf_printf(&b, "<td>%.0f%%</td>", 100 * r->adherence);
+        else io_sbuf_printf(&b, "<td>n/a</td>");
+        io_sbuf_printf(&b, "<td>%.2f</td><td>%.2f</td></tr>", r->ms_denoise / 1e3, r->ms_attention / 1e3);
+    }
+    io_sbuf_printf(&b, "</table>");
+    int nm = res->n - 1;
+    if (nm > 0) {
+        io_series *sp = calloc((size_t)nm, sizeof *sp), *ss = calloc((size_t)nm, sizeof *ss);
+        io_series *sl = calloc((size_t)nm, sizeof *sl);
+        for (int i = 0; i < nm && sp && ss && sl; i++) {
+            const ev_method_result *r = &res->results[i + 1];
+            sp[i] = (io_series){r->label, r->psnr, r->frames};
+            ss[i] = (io_series){r->label, r->ssim, r->frames};
+            sl[i] = (io_series){r->label, r->latent_err, r->steps};
+        }
+        if (sp && ss && sl) {
+            io_sbuf_printf(&b, "<h2>Per-frame quality against dense</h2>");
+            io_svg_lines(&b, "PSNR per frame", "frame", "dB", sp, nm, NULL, 0);
+            io_svg_lines(&b, "SSIM per frame", "frame", "SSIM", ss, nm, NULL, 0);
+            io_sbuf_printf(&b, "<h2>Latent divergence</h2>");
+            io_svg_lines(&b, "relative error of the latent after each step", "step", "||x - x_dense|| / ||x_dense||", sl,
+                         nm, NULL, 1);
+        }
+        free(sp), free(ss), free(sl);
+        for (int i = 1; i < res->n; i++) {
+            const ev_method_result *r = &res->results[i];
+            io_sbuf_printf(&b, "<h2>");
+            io_sbuf_html(&b, r->label);
+            io_sbuf_printf(&b, "</h2>");
+            if (r->attn_err && r->layers) {
+                double vmax = 0;
+                for (int k = 0; k < r->shadow_calls * r->layers; k++)
+                    if (isfinite(r->attn_err[k]) && r->attn_err[k] > vmax) vmax = r->attn_err[k];
+                io_svg_heatmap(&b, "attention-output relative error against dense (rows: transformer calls, 2 per step "
+                                   "with CFG; columns: layers)",
+                               "layer", "call", r->attn_err, r->shadow_calls, r->layers, vmax);
+            }
+            if (r->side_by_side[0]) {
+                io_sbuf_printf(&b, "<p class='note'>dense | %s | |difference| x%d</p><video class='sbs' controls loop "
+                                   "autoplay muted src='",
+                               r->label, o->amplify > 0 ? o->amplify : 4);
+                dit_status s = io_sbuf_data_uri(&b, r->side_by_side, "video/webm", err);
+                if (s != DIT_OK) {
+                    io_sbuf_free(&b);
+                    return s;
+                }
+                io_sbuf_printf(&b, "'></video>");
+            }
+        }
+    }
+    io_sbuf_printf(&b, "<p class='note'>Generated by spadit compare. Machine-readable results: report.json.</p></body></html>\n");
+    if (b.oom) {
+        io_sbuf_free(&b);
+        return DIT_FAIL(err, DIT_ERR_OOM, "HTML report");
+    }
+    snprintf(res->html_path, sizeof res->html_path, "%s/report.html", o->out_dir);
+    dit_status s = write_text(res->html_path, b.s, b.len, err);
+    io_sbuf_free(&b);
+    return s;
+}
+
+dit_status ev_compare_write_reports(const ev_compare_opts *o, ev_compare_result *res, dit_err *err) {
+    DIT_TRY(write_json(o, res, err));
+    return write_html(o, res, err);
+}
