@@ -3,7 +3,8 @@
 # Usage: ./setup.sh        (needs root or sudo; does nothing when all are present)
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libopenblas-dev libopenblas-openmp-dev libcjson-dev libstb-dev
-      libavformat-dev libavcodec-dev libavutil-dev libswscale-dev)
+      libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+      chromium)  # chromium: the test that renders the A/B report in a headless browser
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -178,11 +178,7 @@ dit_status ev_compare_run(const ev_compare_opts *o, const ev_method *methods, in
         wan_t2v_result_free(&out);
         res->n = m + 1;
         /* the number of layers for the attention-error table */
-        if (r->attn_err) {
-            int layers = 0;
-            while (layers < 1024 && !isnan(r->attn_err[layers])) layers++;
-            r->layers = layers;
-        }
+        if (r->attn_err) r->layers = out.layers;
         if (o->log && s == DIT_OK)
             fprintf(o->log, "spadit compare: %-28s PSNR %.2f dB (worst %.2f, frame %d)  SSIM %.4f (worst %.4f)  "
                             "sparsity %.3f  denoise %.1f s\n",

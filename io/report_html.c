@@ -88,10 +88,14 @@ void io_svg_lines(io_sbuf *b, const char *title, const char *xlabel, const char 
 #define PX(v) (L + ((v) - xmin) / (xmax - xmin) * pw)
 #define PY(v) (T + ph - ((v) - ymin) / (ymax - ymin) * ph)
     io_sbuf_printf(b, "<rect x='%g' y='%g' width='%g' height='%g' fill='none' stroke='#888'/>", L, T, pw, ph);
+    /* enough significant digits to tell the ticks apart */
+    double span = log_y ? 1.0 : fabs(ymax - ymin) / (fabs(ymax) + fabs(ymin) + 1e-300);
+    int digits = 3 + (span > 0 ? (int)ceil(-log10(span)) : 0);
+    digits = digits < 3 ? 3 : digits > 9 ? 9 : digits;
     for (int t = 0; t <= 4; t++) {
         double yv = ymin + (ymax - ymin) * t / 4, yy = PY(yv);
         io_sbuf_printf(b, "<line x1='%g' y1='%.1f' x2='%g' y2='%.1f' stroke='#eee'/>", L, yy, L + pw, yy);
-        io_sbuf_printf(b, "<text x='%g' y='%.1f' font-size='10' text-anchor='end'>%.3g</text>", L - 4, yy + 3,
+        io_sbuf_printf(b, "<text x='%g' y='%.1f' font-size='10' text-anchor='end'>%.*g</text>", L - 4, yy + 3, digits,
                        log_y ? pow(10, yv) : yv);
         double xv = xmin + (xmax - xmin) * t / 4;
         io_sbuf_printf(b, "<text x='%.1f' y='%g' font-size='10' text-anchor='middle'>%.3g</text>", PX(xv), T + ph + 14, xv);

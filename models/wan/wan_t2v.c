@@ -302,6 +302,7 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
     free(scratch);
     free(lst);
     wan_run_free(&run);
+    if (m) res->layers = m->cfg.layers;
     wan_dit_free(&m);
     for (int i = 0; i < 2; i++) free(pr[i].emb);
     if (s != DIT_OK) {

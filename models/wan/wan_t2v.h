@@ -69,6 +69,7 @@ typedef struct wan_t2v_result {
     float *latent;           /* final x0 [16, F', H', W'] (malloc) */
     int64_t latent_n;
     int frames, width, height;
+    int layers;              /* DiT blocks (the attention-error table's row width) */
     double ms_text, ms_dit_load, ms_denoise, ms_vae, ms_total, ms_attention;
     double mean_sparsity;
     int cache_hits;          /* prompts served from the embeddings cache */
