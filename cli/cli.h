@@ -6,6 +6,7 @@ int cmd_info(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Print "spadit: error: <msg>" to stderr and return the exit code for a status. */
 int cli_fail(const char *msg);

@@ -13,6 +13,7 @@ static void usage(FILE *f) {
             "commands:\n"
             "  generate PROMPT       text to video (default: the embedded tiny model)\n"
             "  compare PROMPT        A/B of attention presets against dense: PSNR/SSIM, errors, report\n"
+            "  bench                 attention and step time per layer and step: dense (cuDNN) vs presets\n"
             "  info MODEL            family, layout, config, parameters, dtypes, bytes on disk\n"
             "  forward [MODEL]       one DiT forward on random inputs (default: the bundled model)\n"
             "  help                  this text\n\n"
@@ -69,6 +70,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "generate")) return cmd_generate(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "forward")) return cmd_forward(argc - 1, argv + 1);
     fprintf(stderr, "spadit: error: unknown command '%s'\n\n", cmd);
     usage(stderr);

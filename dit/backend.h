@@ -100,6 +100,7 @@ struct dit_backend {
     int threads;                      /* CPU worker threads (informational on CUDA) */
     const dit_backend_ops *ops;
     void *impl;                       /* backend-private state */
+    char device_name[128];            /* for reports: "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)", "CPU, 2 threads" */
     dit_err err;                      /* detail of the last failure on this backend */
 };
 

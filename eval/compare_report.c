@@ -20,19 +20,6 @@ static cJSON *num_array(const double *v, int n) {
     return a;
 }
 
-static dit_status write_text(const char *path, const char *text, size_t len, dit_err *err) {
-    char tmp[4200];
-    DIT_TRY(io_tmp_create(path, tmp, sizeof tmp, err));
-    FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(text, 1, len, f) != len) {
-        if (f) fclose(f);
-        io_tmp_discard(tmp);
-        return DIT_FAIL(err, DIT_ERR_IO, "%s: cannot write", path);
-    }
-    fclose(f);
-    return io_tmp_commit(tmp, path, err);
-}
-
 static dit_status write_json(const ev_compare_opts *o, ev_compare_result *res, dit_err *err) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "prompt", o->prompt);
@@ -77,7 +64,7 @@ static dit_status write_json(const ev_compare_opts *o, ev_compare_result *res, d
     char *txt = cJSON_Print(j);
     cJSON_Delete(j);
     snprintf(res->json_path, sizeof res->json_path, "%s/report.json", o->out_dir);
-    dit_status s = txt ? write_text(res->json_path, txt, strlen(txt), err) : DIT_FAIL(err, DIT_ERR_OOM, "report JSON");
+    dit_status s = txt ? io_write_file_atomic(res->json_path, txt, strlen(txt), err) : DIT_FAIL(err, DIT_ERR_OOM, "report JSON");
     free(txt);
     return s;
 }
@@ -166,7 +153,7 @@ static dit_status write_html(const ev_compare_opts *o, ev_compare_result *res, d
         return DIT_FAIL(err, DIT_ERR_OOM, "HTML report");
     }
     snprintf(res->html_path, sizeof res->html_path, "%s/report.html", o->out_dir);
-    dit_status s = write_text(res->html_path, b.s, b.len, err);
+    dit_status s = io_write_file_atomic(res->html_path, b.s, b.len, err);
     io_sbuf_free(&b);
     return s;
 }

@@ -53,3 +53,16 @@ dit_status io_tmp_commit(const char *tmp, const char *target, dit_err *err) {
 void io_tmp_discard(const char *tmp) {
     if (tmp && tmp[0]) unlink(tmp);
 }
+
+dit_status io_write_file_atomic(const char *path, const void *data, size_t len, dit_err *err) {
+    char tmp[4200];
+    DIT_TRY(io_tmp_create(path, tmp, sizeof tmp, err));
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(data, 1, len, f) == len;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) {
+        io_tmp_discard(tmp);
+        return DIT_FAIL(err, DIT_ERR_IO, "%s: cannot write %zu bytes (%s)", path, len, strerror(errno));
+    }
+    return io_tmp_commit(tmp, path, err);
+}

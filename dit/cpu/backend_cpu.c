@@ -11,6 +11,7 @@
 
 #include <cblas.h>  /* cblas_sgemm (OpenBLAS) */
 #include <math.h>   /* tanhf, erff, expf, sqrt */
+#include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* malloc, free */
 #include <string.h> /* memcpy, memset */
 #ifdef _OPENMP
@@ -309,6 +310,7 @@ dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err) 
 #else
     be->threads = 1;
 #endif
+    snprintf(be->device_name, sizeof be->device_name, "CPU, %d thread%s", be->threads, be->threads == 1 ? "" : "s");
     be->ops = &cpu_ops;
     *out = be;
     return DIT_OK;

@@ -335,6 +335,8 @@ dit_status dit_backend_cuda_create(int device, dit_backend **out, dit_err *err) 
                             __LINE__)) == DIT_OK) {
         c->sm_count = prop.multiProcessorCount;
         c->total_mem = prop.totalGlobalMem;
+        snprintf(be->device_name, sizeof be->device_name, "%.80s (sm_%d%d, %d SMs)", prop.name, prop.major, prop.minor,
+                 prop.multiProcessorCount);
         if (prop.major < 8)
             s = DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "GPU %d (%s) is sm_%d%d; spadit needs bf16 tensor cores (sm_80+)",
                          device, prop.name, prop.major, prop.minor);

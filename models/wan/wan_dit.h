@@ -66,6 +66,9 @@ void wan_dit_free(wan_dit **m);
 /* A model of the given config with deterministic random weights generated on the backend's device
  * (benchmarks at real shapes; see wan_weights.c for the value ranges). */
 dit_status wan_dit_init_random(const wan_config *cfg, dit_backend *be, uint64_t seed, wan_dit **out, dit_err *err);
+/* Random SLA proj_l weights for every block (benchmarks of SLA presets without a fine-tuned checkpoint);
+ * a model that has them already is left as it is. */
+dit_status wan_dit_add_random_proj_l(wan_dit *m, uint64_t seed, dit_err *err);
 
 /* Resolve where a model's DiT lives: fills cfg_path and weights path
  * (directory or file) for either layout. */

@@ -419,3 +419,29 @@ dit_status wan_dit_init_random(const wan_config *cfg, dit_backend *be, uint64_t 
     *out = m;
     return DIT_OK;
 }
+
+dit_status wan_dit_add_random_proj_l(wan_dit *m, uint64_t seed, dit_err *err) {
+    dit_backend *be = m->be;
+    if (!be->ops->fill_uniform)
+        return DIT_FAIL(err, DIT_ERR_UNSUPPORTED, "backend '%s' cannot fill random weights", be->name);
+    if (m->has_proj_l) return DIT_OK;
+    int64_t hd = m->cfg.head_dim;
+    float hi = 1.7320508f / sqrtf((float)hd);
+    dit_status s = DIT_OK;
+    for (int b = 0; s == DIT_OK && b < m->cfg.layers; b++) {
+        int64_t ne_w[2] = {hd, hd}, ne_b[1] = {hd};
+        wan_block *blk = &m->blocks[b];
+        s = dit_backend_tensor_alloc(be, &blk->proj_l_w, DIT_DTYPE_F32, 2, ne_w);
+        if (s == DIT_OK) s = be->ops->fill_uniform(be, &blk->proj_l_w, seed + 2 * (uint64_t)b, -hi, hi);
+        if (s == DIT_OK) s = dit_backend_tensor_alloc(be, &blk->proj_l_b, DIT_DTYPE_F32, 1, ne_b);
+        if (s == DIT_OK) s = be->ops->fill_uniform(be, &blk->proj_l_b, seed + 2 * (uint64_t)b + 1, -0.05f, 0.05f);
+        if (s == DIT_OK) m->bytes_on_device += (int64_t)(dit_tensor_nbytes(&blk->proj_l_w) + dit_tensor_nbytes(&blk->proj_l_b));
+    }
+    if (s == DIT_OK) s = be->ops->sync(be);
+    if (s != DIT_OK) {
+        *err = be->err;
+        return err->code ? err->code : s;
+    }
+    m->has_proj_l = 1;
+    return DIT_OK;
+}
