@@ -1,0 +1,128 @@
+"""stage_vae.py - train.py's `vae` stage: AutoencoderKLWan reconstruction training on
+generated clips, then bf16 rounding and latent statistics.
+
+Loss per clip batch (x in [-1, 1], z ~ q(z|x)):
+  |D(z) - x| + (D(z) - x)^2 + |grad D(z) - grad x| (spatial finite differences, sharp edges)
+  + kl_weight * mean KL(q(z|x) || N(0, I))
+Training clips are `frames` long (17 by default: 5 latent frames; the causal convolutions
+do not care about length); statistics and PSNR use full 33-frame clips and the posterior
+mean, after the weights are rounded to bf16 (what ships), so the stored latents_mean /
+latents_std describe exactly the shipped encoder.
+
+Checked by the dry run (tools/tiny/dry_run.sh) and by export.py --check.
+"""
+import time
+
+import torch
+
+import ckpt
+import data
+import models
+from train import lr_at, set_lr
+
+RESERVE_S = 20.0  # final statistics + PSNR + save
+
+
+def _edge_l1(a, b):
+    dx = (a[..., :, 1:] - a[..., :, :-1]) - (b[..., :, 1:] - b[..., :, :-1])
+    dy = (a[..., 1:, :] - a[..., :-1, :]) - (b[..., 1:, :] - b[..., :-1, :])
+    return dx.abs().mean() + dy.abs().mean()
+
+
+@torch.no_grad()
+def latent_statistics(run, vae, n_clips):
+    cfg, dev = run.cfg, run.device
+    s1 = torch.zeros(16, dtype=torch.float64, device=dev)
+    s2 = torch.zeros(16, dtype=torch.float64, device=dev)
+    cnt = 0
+    done = 0
+    while done < n_clips:
+        b = min(16, n_clips - done)
+        x, _, _ = data.make_batch(b, cfg, run.gen("vae", done, salt=1), device=dev)
+        with run.autocast():
+            mu = models.vae_encode_mu(vae, x).double()
+        s1 += mu.sum((0, 2, 3, 4))
+        s2 += (mu * mu).sum((0, 2, 3, 4))
+        cnt += mu.numel() // 16
+        done += b
+    mean = s1 / cnt
+    std = (s2 / cnt - mean * mean).clamp_min(1e-12).sqrt()
+    return [round(float(v), 6) for v in mean], [round(float(v), 6) for v in std]
+
+
+@torch.no_grad()
+def psnr(run, vae, n_clips=8):
+    """PSNR (dB, 8-bit scale) of encode(mean) -> decode on held-out 33-frame clips."""
+    cfg, dev = run.cfg, run.device
+    spec = data.eval_specs(cfg, device=dev)
+    spec = {k: v[:n_clips] for k, v in spec.items()}
+    x = data.render(spec, cfg)
+    with run.autocast():
+        rec = vae.decode(models.vae_encode_mu(vae, x)).sample.float()
+    mse = ((rec - x) ** 2).mean().item() / 4.0  # [-1, 1] -> [0, 1]
+    return 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
+
+
+def train_vae(run, minutes):
+    cfg, dev = run.cfg, run.device
+    tc = cfg["train"]["vae"]
+    t0 = time.time()
+    torch.manual_seed(run.args.seed)
+    vae = models.build_vae(cfg).to(dev)
+    meta = {"step": 0, "minutes": 0.0}
+    src = run.find("vae")
+    if src:
+        tensors, meta = ckpt.load(src, "vae")
+        ckpt.load_into(vae, tensors)
+        run.log("vae", "resumed from %s: step %d, %.2f min trained" % (src, meta["step"], meta["minutes"]))
+    run.log("vae", "AutoencoderKLWan %s: %.2fM params (decoder %.2fM)" % (
+        cfg["vae"], models.count_params(vae) / 1e6, models.count_params(vae.decoder) / 1e6))
+    vae.train()
+    opt = torch.optim.AdamW(vae.parameters(), lr=tc["lr"], betas=(0.9, 0.99), weight_decay=0.0)
+    step0, minutes0 = meta["step"], meta["minutes"]
+    step, n, acc, cnt = step0, 0, {}, 0
+    t_log = time.time()
+    budget = minutes * 60 - RESERVE_S
+    while time.time() - t0 < budget or n == 0:
+        g = run.gen("vae", step)
+        with torch.no_grad():
+            x, _, _ = data.make_batch(tc["batch"], cfg, g, device=dev, frames=tc["frames"])
+        with run.autocast():
+            post = vae.encode(x).latent_dist
+            z = post.mean + post.std * torch.randn(post.mean.shape, generator=g, device=dev, dtype=post.mean.dtype)
+            rec = models.vae_decode_raw(vae, z)
+        rec = rec.float()
+        l1 = (rec - x).abs().mean()
+        l2 = ((rec - x) ** 2).mean()
+        edge = _edge_l1(rec, x)
+        kl = 0.5 * (post.mean.float() ** 2 + post.var.float() - 1.0 - post.logvar.float()).mean()
+        loss = tc["l1_weight"] * l1 + tc["l2_weight"] * l2 + edge + tc["kl_weight"] * kl
+        lr = lr_at(tc, minutes0 + (time.time() - t0) / 60, n)
+        set_lr(opt, lr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(vae.parameters(), run.cfg["train"]["grad_clip"])
+        opt.step()
+        step += 1
+        n += 1
+        cnt += 1
+        for k, v in (("loss", loss), ("l1", l1), ("l2", l2), ("edge", edge), ("kl", kl), ("gnorm", gn)):
+            acc[k] = acc.get(k, 0.0) + v.detach().float()  # summed on the device, read at log time
+        if time.time() - t_log >= cfg["train"]["log_every_s"]:
+            dt = time.time() - t_log
+            run.log("vae", "step %d | %s | lr %.2e | %.1f clips/s | %.0fs" % (
+                step, " ".join("%s %.4g" % (k, float(v) / cnt) for k, v in sorted(acc.items())), lr,
+                cnt * tc["batch"] / dt, time.time() - t0))
+            acc, cnt, t_log = {}, 0, time.time()
+    minutes_done = minutes0 + (time.time() - t0) / 60
+    vae.eval()
+    models.round_to_bf16_(vae)
+    mean, std = latent_statistics(run, vae, tc["stat_clips"])
+    vae.register_to_config(latents_mean=mean, latents_std=std)
+    p = psnr(run, vae)
+    run.log("vae", "steps %d (+%d this call), %.2f min trained; PSNR %.2f dB on held-out clips; latent mean %s; "
+            "std %s" % (step, n, minutes_done, p, [round(v, 3) for v in mean], [round(v, 3) for v in std]))
+    meta = {"stage": "vae", "step": step, "minutes": minutes_done, "preset": cfg["name"], "vae_config": cfg["vae"],
+            "latents_mean": mean, "latents_std": std, "psnr_db": p, "clips_seen": step * tc["batch"]}
+    ckpt.save(run.out, "vae", ckpt.prefixed(vae, "", torch.bfloat16), meta)
+    return vae
