@@ -309,37 +309,52 @@ def vocabulary():
 
 # ---------------------------------------------------------------------------
 # rendering
-def render(spec, cfg, frames=None, chunk=8):
-    """Clips as float [n, 3, T, H, W] in [-1, 1] (8-bit quantised), on the spec's device."""
+def to_device(t, dev):
+    """Host tensor -> dev without a stream sync (pinned, non-blocking) when dev is a GPU."""
+    dev = torch.device(dev)
+    if dev.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(dev, non_blocking=True)
+    return t.to(dev)
+
+
+def render(spec, cfg, frames=None, chunk=None, device=None):
+    """Clips as float [n, 3, T, H, W] in [-1, 1] (8-bit quantised) on `device` (default: the
+    spec's), `chunk` clips at a time (default 64 on a GPU, 8 on the CPU).  With a host spec
+    and a GPU device the GPU work is queued without a single host-device sync."""
     T = frames or spec["cx"].shape[-1]
     S = cfg["height"]
-    dev = spec["cx"].device
-    n = spec["cx"].shape[0]
-    bgc = _colour_table(BG_COLOURS, dev)
+    dev = torch.device(device) if device is not None else spec["cx"].device
+    host = {k: v.cpu() for k, v in spec.items()}  # no-op for a host spec
+    sd = {k: to_device(host[k], dev) for k in ("cx", "cy", "r", "colour")}
+    chunk = chunk or (64 if dev.type == "cuda" else 8)
+    n = host["cx"].shape[0]
+    bg_cols = torch.tensor([COLOURS[c] for c in BG_COLOURS], dtype=torch.float32)
+    specs_t = torch.tensor(bg_specs())
+    top_all = to_device(bg_cols[specs_t[host["bg"], 0]], dev)  # [n, 3]
+    bot_all = to_device(bg_cols[specs_t[host["bg"], 1]], dev)
     objc = _colour_table(OBJ_COLOURS, dev)
-    specs_t = torch.tensor(bg_specs(), device=dev)
     ys = (torch.arange(S, device=dev, dtype=torch.float32) + 0.5) / S
     out = torch.empty((n, 3, T, S, S), device=dev)
     px = torch.arange(S, device=dev, dtype=torch.float32) + 0.5
     for i0 in range(0, n, chunk):
         i1 = min(n, i0 + chunk)
-        top = bgc[specs_t[spec["bg"][i0:i1], 0]]
-        bot = bgc[specs_t[spec["bg"][i0:i1], 1]]
+        top, bot = top_all[i0:i1], bot_all[i0:i1]
         col = top[:, :, None] + (bot - top)[:, :, None] * ys[None, None, :]  # [b, 3, H]
         img = col[:, :, None, :, None].expand(-1, -1, T, -1, S).clone()  # [b, 3, T, H, W]
         for o in (1, 0):  # second object first, main object on top
-            present = (spec["n_obj"][i0:i1] > o) if o == 1 else torch.ones(i1 - i0, dtype=torch.bool, device=dev)
+            present = (host["n_obj"][i0:i1] > o) if o == 1 else torch.ones(i1 - i0, dtype=torch.bool)
             for s, name in enumerate(SHAPES):
-                sel = torch.nonzero(present & (spec["shape"][i0:i1, o] == s)).squeeze(1)
-                if sel.numel() == 0:
+                sel_h = torch.nonzero(present & (host["shape"][i0:i1, o] == s)).squeeze(1)  # on the host
+                if sel_h.numel() == 0:
                     continue
+                sel = to_device(sel_h, dev)
                 g = sel + i0
-                r = spec["r"][g, o][:, :, None, None]
-                u = (px[None, None, None, :] - spec["cx"][g, o][:, :, None, None]) / r
-                v = (px[None, None, :, None] - spec["cy"][g, o][:, :, None, None]) / r
+                r = sd["r"][g, o][:, :T, None, None]
+                u = (px[None, None, None, :] - sd["cx"][g, o][:, :T, None, None]) / r
+                v = (px[None, None, :, None] - sd["cy"][g, o][:, :T, None, None]) / r
                 u, v = torch.broadcast_tensors(u, v)
                 alpha = (0.5 - shape_sdf(name, u, v) * r).clamp(0.0, 1.0)  # [k, T, H, W]
-                c = objc[spec["colour"][g, o]][:, :, None, None, None]
+                c = objc[sd["colour"][g, o]][:, :, None, None, None]
                 img[sel] = img[sel] * (1 - alpha[:, None]) + c * alpha[:, None]
         out[i0:i1] = torch.round(img).clamp(0, 255) / 127.5 - 1.0
     return out
@@ -351,8 +366,10 @@ def to_uint8(video):
 
 
 def make_batch(n, cfg, gen, split="train", device="cpu", frames=None):
-    spec = sample_specs(n, cfg, gen, split=split, device=device, frames=frames)
-    return render(spec, cfg, frames=frames), captions(spec), spec
+    """(clips on `device`, captions, spec).  The spec is sampled where `gen` lives: with a
+    host generator and a GPU device nothing waits for the GPU (training does this)."""
+    spec = sample_specs(n, cfg, gen, split=split, device=gen.device, frames=frames)
+    return render(spec, cfg, frames=frames, device=device), captions(spec), spec
 
 
 # ---------------------------------------------------------------------------

@@ -115,8 +115,9 @@ def write_model_card(out, cfg, m):
         "| component | class | size | config |",
         "|---|---|---|---|",
         "| transformer | diffusers WanTransformer3DModel | %s | %s |" % (n(m["dit"]), json.dumps(cfg["dit"])),
-        "| transformer_sla | same + SLA proj_l per layer | %s | topk %s, blocks %sx%s, `main` formula |" % (
-            n(m["sla"]) if m["sla"] is not None else "-", s.get("topk"), s.get("block_q"), s.get("block_k")),
+        ("| transformer_sla | same + SLA proj_l per layer | %s | topk %s, blocks %sx%s, `main` formula |" % (
+            n(m["sla"]), s.get("topk"), s.get("block_q"), s.get("block_k")) if m["sla"] is not None else
+         "| transformer_sla | (not exported: no SLA checkpoint) | - | - |"),
         "| text_encoder | transformers UMT5EncoderModel | %s | %s |" % (n(m["te"]), json.dumps(cfg["text_encoder"])),
         "| vae | diffusers AutoencoderKLWan | %s | %s |" % (n(m["vae"]), json.dumps(cfg["vae"])),
         "| tokenizer | SentencePiece unigram (nmt_nfkc) as T5TokenizerFast | %d pieces | pad 0, eos 1, unk 2 |" % len(
@@ -140,10 +141,10 @@ def write_model_card(out, cfg, m):
             s.get("step", "-"), "%.2f" % s["minutes"] if s else "-",
             ", ".join("%s %.4f" % kv for kv in sv.items()) if sv else "-"),
         "",
-        "Validation loss: flow-matching MSE on the %d held-out captions at 8 fixed noise levels" % cfg["train"][
-            "eval_batch"],
-        "(tools/tiny/stage_dit.py ValSet); latents_mean / latents_std measured on %d clips." % cfg["train"]["vae"][
-            "stat_clips"],
+        "Validation loss: flow-matching MSE on the %d held-out captions at 8 fixed noise levels" % min(
+            cfg["train"]["eval_batch"], len(data.triples(True))),
+        "(tools/tiny/stage_dit.py ValSet); latents_mean / latents_std measured on %s clips." % v.get(
+            "stat_clips", "?"),
         "",
         "## Measured (the lead fills these in)",
         "",

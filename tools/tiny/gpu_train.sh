@@ -5,8 +5,8 @@
 #
 # Usage (from the repo root, on the GPU machine):
 #   OUT=/path/that/comes/back  bash tools/tiny/gpu_train.sh STAGE[,STAGE..] MINUTES[,MINUTES..] [RESUME_DIR]
-#   e.g.  bash tools/tiny/gpu_train.sh vae,dit 3.0,5.5
-#         bash tools/tiny/gpu_train.sh dit,sla 5.0,3.0 .tiny/ckpt
+#   e.g.  bash tools/tiny/gpu_train.sh vae,dit 4.0,4.5
+#         bash tools/tiny/gpu_train.sh dit,sla 5.5,3.0 .tiny/ckpt
 # RESUME_DIR holds the previous call's $OUT/ckpt files (carried in); stages continue from
 # them.  The minutes of one call must add up to at most 8.8 (the command limit is 10 min;
 # pip, imports and CUDA start-up take well under a minute).  Env: PRESET (default full),

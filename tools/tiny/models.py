@@ -49,6 +49,9 @@ def tokenize(tok, captions, length, device):
     """ids [B, length], mask [B, length] (EOS appended, pad 0), as WanPipeline with max_length=length."""
     t = tok(list(captions), padding="max_length", max_length=length, truncation=True, add_special_tokens=True,
             return_attention_mask=True, return_tensors="pt")
+    if torch.device(device).type == "cuda":  # pinned + non-blocking: no wait for the GPU queue
+        return (t.input_ids.pin_memory().to(device, non_blocking=True),
+                t.attention_mask.pin_memory().to(device, non_blocking=True))
     return t.input_ids.to(device), t.attention_mask.to(device)
 
 

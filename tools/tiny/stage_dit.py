@@ -63,6 +63,7 @@ class LatentPool:
 
     @torch.no_grad()
     def add(self, n, gen, chunk=32):
+        """Encode n new clips (specs from the host generator `gen`) over the oldest ones."""
         while n > 0:
             b = min(chunk, n)
             x, caps, _ = data.make_batch(b, self.run.cfg, gen, device=self.run.device)
@@ -70,15 +71,16 @@ class LatentPool:
                 mu = models.vae_encode_mu(self.vae, x).float()
             z = ((mu - self.mean) / self.std).to(torch.bfloat16)
             idx = [(self.ptr + i) % self.size for i in range(b)]
-            self.lat[torch.tensor(idx, device=z.device)] = z
+            self.lat[data.to_device(torch.tensor(idx), z.device)] = z
             for i, j in enumerate(idx):
                 self.caps[j] = caps[i]
             self.ptr = (self.ptr + b) % self.size
             n -= b
 
     def sample(self, b, gen):
-        idx = torch.randint(self.size, (b,), generator=gen, device=self.run.device)
-        return self.lat[idx].float(), [self.caps[i] for i in idx.tolist()]
+        """b latents and captions, indices drawn from the host generator `gen`."""
+        idx = torch.randint(self.size, (b,), generator=gen)
+        return self.lat[data.to_device(idx, self.run.device)].float(), [self.caps[i] for i in idx.tolist()]
 
 
 def text_context(run, te, tok, caps):
@@ -140,22 +142,23 @@ class ValSet:
 def _pool(run, vae, tc, stage):
     t = time.time()
     pool = LatentPool(run, vae, tc["pool"], stage)
-    pool.add(tc["pool"], run.gen(stage, 0, salt=2))
+    pool.add(tc["pool"], run.gen(stage, 0, salt=2, device="cpu"))
     run.sync()
     run.log(stage, "latent pool: %d clips encoded in %.1fs" % (tc["pool"], time.time() - t))
     return pool
 
 
 def _loop(run, stage, tc, minutes, t0, meta, params, step_fn):
-    """Shared training loop: time budget, LR schedule, logging.  step_fn(gen) -> (loss, parts)."""
+    """Shared training loop: time budget, LR schedule, logging.
+    step_fn(host_gen, device_gen) -> (loss, dict of logged tensors)."""
     opt = torch.optim.AdamW(params, lr=tc["lr"], betas=(0.9, 0.99), weight_decay=tc["weight_decay"])
     step0, minutes0 = meta.get("step", 0), meta.get("minutes", 0.0)
     step, n, cnt, acc = step0, 0, 0, {}
     t_log = time.time()
     budget = minutes * 60 - RESERVE_S
     while time.time() - t0 < budget or n == 0:
-        g = run.gen(stage, step)
-        loss, parts = step_fn(g)
+        gh, g = run.gens(stage, step)
+        loss, parts = step_fn(gh, g)
         lr = lr_at(tc, minutes0 + (time.time() - t0) / 60, n)
         set_lr(opt, lr)
         opt.zero_grad(set_to_none=True)
@@ -179,7 +182,7 @@ def train_dit(run, minutes):
     cfg, dev = run.cfg, run.device
     tc = cfg["train"]["dit"]
     t0 = time.time()
-    vae, _ = load_vae(run)
+    vae, vmeta = load_vae(run)
     tok = models.load_tokenizer(TOKENIZER_DIR)
     torch.manual_seed(run.args.seed)
     te = models.build_text_encoder(cfg, len(tok)).to(dev)
@@ -192,6 +195,9 @@ def train_dit(run, minutes):
         ckpt.load_into(dit, ckpt.unprefix(tensors, "transformer."))
         run.log("dit", "resumed from %s: step %d, %.2f of %.2f min trained" % (src, meta["step"], meta["minutes"],
                                                                                 tc["total_minutes"]))
+        if meta.get("vae_step") != vmeta["step"]:
+            run.log("dit", "WARNING: this DiT was trained on the latents of VAE step %s, the VAE is now at step %s" % (
+                meta.get("vae_step"), vmeta["step"]))
     run.log("dit", "DiT %.2fM params, text encoder %.2fM params, %d tokens per clip, vocab %d" % (
         models.count_params(dit) / 1e6, models.count_params(te) / 1e6, config.num_tokens(cfg), len(tok)))
     te.train()
@@ -202,10 +208,10 @@ def train_dit(run, minutes):
     run.log("dit", "val loss at start %.5f" % v0)
     pool = _pool(run, vae, tc, "dit")
 
-    def step_fn(g):
-        pool.add(tc["refresh"], g)
-        x0, caps = pool.sample(tc["batch"], g)
-        drop = torch.rand(len(caps), generator=g, device=dev) < tc["caption_dropout"]
+    def step_fn(gh, g):
+        pool.add(tc["refresh"], gh)
+        x0, caps = pool.sample(tc["batch"], gh)
+        drop = torch.rand(len(caps), generator=gh) < tc["caption_dropout"]
         caps = ["" if d else c for c, d in zip(caps, drop.tolist())]
         xt, t, target = noisy(x0, g, tc["shift"])
         with run.autocast():
@@ -221,7 +227,8 @@ def train_dit(run, minutes):
         step, n, minutes_done, step * tc["batch"], v0, v1))
     meta = {"stage": "dit", "step": step, "minutes": minutes_done, "total_minutes": tc["total_minutes"],
             "preset": cfg["name"], "val_loss": v1, "vocab_size": len(tok), "text_encoder_config": cfg["text_encoder"],
-            "dit_config": cfg["dit"], "samples_seen": step * tc["batch"], "shift": tc["shift"]}
+            "dit_config": cfg["dit"], "samples_seen": meta.get("samples_seen", 0) + n * tc["batch"],
+            "shift": tc["shift"], "vae_step": vmeta["step"]}
     tensors = ckpt.prefixed(te, "text_encoder.")
     tensors.update(ckpt.prefixed(dit, "transformer."))
     ckpt.save(run.out, "dit", tensors, meta)
@@ -247,6 +254,10 @@ def train_sla(run, minutes):
     sla.install_sla(student, tc["topk"], tc["block_q"], tc["block_k"])
     meta = {}
     s_src = run.find("sla")
+    if s_src and ckpt.meta_only(s_src, "sla").get("dit_step") != dmeta["step"]:
+        run.log("sla", "the SLA checkpoint in %s was tuned from an older DiT (step %s, now %s): starting over" % (
+            s_src, ckpt.meta_only(s_src, "sla").get("dit_step"), dmeta["step"]))
+        s_src = None
     if s_src:
         st, meta = ckpt.load(s_src, "sla")
         ckpt.load_into(student, ckpt.unprefix(st, "transformer."))
@@ -263,10 +274,10 @@ def train_sla(run, minutes):
     pool = _pool(run, vae, tc, "sla")
     w = tc["distill_weight"]
 
-    def step_fn(g):
-        pool.add(tc["refresh"], g)
-        x0, caps = pool.sample(tc["batch"], g)
-        drop = torch.rand(len(caps), generator=g, device=dev) < tc["caption_dropout"]
+    def step_fn(gh, g):
+        pool.add(tc["refresh"], gh)
+        x0, caps = pool.sample(tc["batch"], gh)
+        drop = torch.rand(len(caps), generator=gh) < tc["caption_dropout"]
         caps = ["" if d else c for c, d in zip(caps, drop.tolist())]
         xt, t, target = noisy(x0, g, tc["shift"])
         with run.autocast():

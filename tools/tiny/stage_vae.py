@@ -4,8 +4,15 @@ generated clips, then bf16 rounding and latent statistics.
 Loss per clip batch (x in [-1, 1], z ~ q(z|x)):
   |D(z) - x| + (D(z) - x)^2 + |grad D(z) - grad x| (spatial finite differences, sharp edges)
   + kl_weight * mean KL(q(z|x) || N(0, I))
-Training clips are `frames` long (17 by default: 5 latent frames; the causal convolutions
-do not care about length); statistics and PSNR use full 33-frame clips and the posterior
+The posterior log-variance starts at logvar_init (-6, i.e. std 0.05: quant_conv's bias on
+the log-variance half).  From the default 0 the posterior noise is as large as the signal,
+the decoder can only learn a blurry average, and the tiny KL weight takes thousands of steps
+to shrink it (measured at toy scale: PSNR 13 dB after 340 steps).
+AdamW at `lr` (1.5e-4: the Wan VAE's RMS-normalised convs train slower and noisier at 1e-3
+than at 1e-4, measured on a toy decoder), with head_lr_mult x that for the output conv and
+the RMS-norm gains, which alone set the output scale.
+Training clips are `frames` long (9 by default: 3 latent frames, i.e. the first-frame path
+and two cached 4-frame chunks; the causal convolutions do not care about length); statistics and PSNR use full 33-frame clips and the posterior
 mean, after the weights are rounded to bf16 (what ships), so the stored latents_mean /
 latents_std describe exactly the shipped encoder.
 
@@ -38,7 +45,7 @@ def latent_statistics(run, vae, n_clips):
     done = 0
     while done < n_clips:
         b = min(16, n_clips - done)
-        x, _, _ = data.make_batch(b, cfg, run.gen("vae", done, salt=1), device=dev)
+        x, _, _ = data.make_batch(b, cfg, run.gen("vae", done, salt=1, device="cpu"), device=dev)
         with run.autocast():
             mu = models.vae_encode_mu(vae, x).double()
         s1 += mu.sum((0, 2, 3, 4))
@@ -75,18 +82,27 @@ def train_vae(run, minutes):
         tensors, meta = ckpt.load(src, "vae")
         ckpt.load_into(vae, tensors)
         run.log("vae", "resumed from %s: step %d, %.2f min trained" % (src, meta["step"], meta["minutes"]))
+    else:  # start with a narrow posterior (std e^-3): see the module docstring
+        with torch.no_grad():
+            vae.quant_conv.bias[cfg["vae"]["z_dim"]:] = tc["logvar_init"]
     run.log("vae", "AutoencoderKLWan %s: %.2fM params (decoder %.2fM)" % (
         cfg["vae"], models.count_params(vae) / 1e6, models.count_params(vae.decoder) / 1e6))
     vae.train()
-    opt = torch.optim.AdamW(vae.parameters(), lr=tc["lr"], betas=(0.9, 0.99), weight_decay=0.0)
+    # the output conv and the RMS-norm gains set the output scale (every other weight feeds a
+    # scale-free RMS norm); they get head_lr_mult x the learning rate
+    head = [p for n, p in vae.named_parameters() if n.startswith("decoder.conv_out") or n.endswith("gamma")]
+    head_ids = {id(p) for p in head}
+    rest = [p for p in vae.parameters() if id(p) not in head_ids]
+    opt = torch.optim.AdamW([{"params": rest, "mult": 1.0}, {"params": head, "mult": tc["head_lr_mult"]}],
+                            lr=tc["lr"], betas=(0.9, 0.99), weight_decay=0.0)
     step0, minutes0 = meta["step"], meta["minutes"]
     step, n, acc, cnt = step0, 0, {}, 0
     t_log = time.time()
     budget = minutes * 60 - RESERVE_S
     while time.time() - t0 < budget or n == 0:
-        g = run.gen("vae", step)
+        gh, g = run.gens("vae", step)
         with torch.no_grad():
-            x, _, _ = data.make_batch(tc["batch"], cfg, g, device=dev, frames=tc["frames"])
+            x, _, _ = data.make_batch(tc["batch"], cfg, gh, device=dev, frames=tc["frames"])
         with run.autocast():
             post = vae.encode(x).latent_dist
             z = post.mean + post.std * torch.randn(post.mean.shape, generator=g, device=dev, dtype=post.mean.dtype)
@@ -123,6 +139,7 @@ def train_vae(run, minutes):
     run.log("vae", "steps %d (+%d this call), %.2f min trained; PSNR %.2f dB on held-out clips; latent mean %s; "
             "std %s" % (step, n, minutes_done, p, [round(v, 3) for v in mean], [round(v, 3) for v in std]))
     meta = {"stage": "vae", "step": step, "minutes": minutes_done, "preset": cfg["name"], "vae_config": cfg["vae"],
-            "latents_mean": mean, "latents_std": std, "psnr_db": p, "clips_seen": step * tc["batch"]}
+            "latents_mean": mean, "latents_std": std, "psnr_db": p, "stat_clips": tc["stat_clips"],
+            "clips_seen": meta.get("clips_seen", 0) + n * tc["batch"]}
     ckpt.save(run.out, "vae", ckpt.prefixed(vae, "", torch.bfloat16), meta)
     return vae

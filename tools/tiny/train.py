@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """train.py - train the tiny Wan-architecture text-to-video model in time-boxed chunks.
 
-  python3 tools/tiny/train.py --stage vae,dit --minutes 3.5,5.0 --out OUT [--resume DIR]
+  python3 tools/tiny/train.py --stage vae,dit --minutes 4.0,4.5 --out OUT [--resume DIR]
                               [--preset full|toy] [--device cuda|cpu] [--seed 0]
 
 Stages (run in the order given, each with its own wall-clock budget in minutes, counted
@@ -78,10 +78,16 @@ class Run:
                 return d
         return None
 
-    def gen(self, stage, step, salt=0):
-        g = torch.Generator(device=self.device)
+    def gen(self, stage, step, salt=0, device=None):
+        """A generator seeded by (seed, stage, step, salt) on `device` (default: the training device)."""
+        g = torch.Generator(device=device or self.device)
         g.manual_seed((self.args.seed * 1000003 + STAGE_IDS[stage] * 7919 + salt * 104729 + step) % (2 ** 62))
         return g
+
+    def gens(self, stage, step):
+        """(host generator: data specs, pool indices, caption dropout; device generator: noise).
+        Sampling on the host keeps the GPU queue free of host-device syncs."""
+        return self.gen(stage, step, salt=3, device="cpu"), self.gen(stage, step)
 
     def autocast(self):
         if self.device.type == "cuda":
@@ -113,7 +119,7 @@ def lr_at(tc, minutes_done, run_step):
 
 def set_lr(opt, lr):
     for pg in opt.param_groups:
-        pg["lr"] = lr
+        pg["lr"] = lr * pg.get("mult", 1.0)
 
 
 def main(argv=None):
@@ -128,6 +134,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--total-minutes", default=None,
                     help="override planned total minutes per stage for the LR schedule, e.g. dit=10.5,sla=3")
+    ap.add_argument("--set", default=None,
+                    help="override training settings, e.g. dit.batch=128,dit.lr=2e-4,sla.topk=0.15")
     ap.add_argument("--compile", action="store_true", help="torch.compile the DiT (off by default)")
     a = ap.parse_args(argv)
     stages = a.stage.split(",")
@@ -139,10 +147,17 @@ def main(argv=None):
         for item in a.total_minutes.split(","):
             k, v = item.split("=")
             run.cfg["train"][k]["total_minutes"] = float(v)
+    if a.set:
+        for item in a.set.split(","):
+            key, v = item.split("=")
+            stage, name = key.split(".")
+            old = run.cfg["train"][stage][name]
+            run.cfg["train"][stage][name] = type(old)(v)
     dev = run.device
     run.log("run", "preset %s, device %s%s, stages %s, minutes %s, out %s, resume %s, torch %s" % (
         a.preset, dev, " (%s)" % torch.cuda.get_device_name(dev) if dev.type == "cuda" else "", stages, minutes,
         run.out, run.resume, torch.__version__))
+    run.log("run", "settings: " + "; ".join("%s %s" % (k, run.cfg["train"][k]) for k in stages))
     import stage_dit
     import stage_vae
     for s, m in zip(stages, minutes):
