@@ -1,0 +1,174 @@
+"""stage_vae.py - train.py's `vae` stage: AutoencoderKLWan reconstruction training on
+generated clips, then bf16 rounding and latent statistics.
+
+Loss per clip batch (x in [-1, 1], z ~ q(z|x), mu its mean):
+  |D(z) - x| + (D(z) - x)^2 + |grad D(z) - grad x| (spatial finite differences, sharp edges)
+  + kl_weight * mean KL(q(z|x) || N(0, I)) + probe_weight * |P mu - pool(x)|
+P is an auxiliary 1x1x1 conv (16 -> 3, not shipped) that must read each latent voxel's mean
+colour (pool: 8x8 pixels, frames of that latent frame) off mu.  Without it the Wan encoder
+collapses to an input-independent latent within ~150 steps from scratch (measured on
+64x64 images: all inputs decoded to the same colour; with it L1 0.16 after 250 steps),
+because the RMS-normalised decoder cannot use z early on.  It also keeps the latent
+colour-aligned, which suits the DiT.
+The posterior log-variance starts at logvar_init (-6, i.e. std 0.05: quant_conv's bias on
+the log-variance half).  From the default 0 the posterior noise is as large as the signal,
+the decoder can only learn a blurry average, and the tiny KL weight takes thousands of steps
+to shrink it (measured at toy scale: PSNR 13 dB after 340 steps).
+AdamW at `lr` (2e-4: the Wan VAE's RMS-normalised convs train slower and noisier at 1e-3
+than at 1e-4, measured on a toy decoder), with head_lr_mult x that for the output conv and
+the RMS-norm gains, which alone set the output scale.
+Training clips are `frames` long (9 by default: 3 latent frames, i.e. the first-frame path
+and two cached 4-frame chunks; the causal convolutions do not care about length) and
+`crop` pixels square (96: random crops of the 192 frames, 4x cheaper per clip than whole
+frames, so 4x more steps; the convolutions do not care either, and the mid-block's
+per-frame attention sees 12x12 instead of 24x24 latents); statistics and PSNR use full 33-frame clips and the posterior
+mean, after the weights are rounded to bf16 (what ships), so the stored latents_mean /
+latents_std describe exactly the shipped encoder.
+
+Checked by the dry run (tools/tiny/dry_run.sh) and by export.py --check.
+"""
+import time
+
+import torch
+import torch.nn.functional as F
+
+import ckpt
+import data
+import models
+from train import lr_at, set_lr
+
+RESERVE_S = 20.0  # final statistics + PSNR + save
+
+
+def _probe_target(x):
+    """x [B, 3, T, H, W] -> [B, 3, T', H/8, W/8]: the mean colour of the pixels behind each
+    latent voxel (latent frame 0 = frame 0, latent frame t = frames 4t-3 .. 4t)."""
+    first = F.avg_pool3d(x[:, :, :1], (1, 8, 8))
+    rest = F.avg_pool3d(x[:, :, 1:], (4, 8, 8))
+    return torch.cat([first, rest], 2)
+
+
+def _edge_l1(a, b):
+    dx = (a[..., :, 1:] - a[..., :, :-1]) - (b[..., :, 1:] - b[..., :, :-1])
+    dy = (a[..., 1:, :] - a[..., :-1, :]) - (b[..., 1:, :] - b[..., :-1, :])
+    return dx.abs().mean() + dy.abs().mean()
+
+
+@torch.no_grad()
+def latent_statistics(run, vae, n_clips):
+    cfg, dev = run.cfg, run.device
+    s1 = torch.zeros(16, dtype=torch.float64, device=dev)
+    s2 = torch.zeros(16, dtype=torch.float64, device=dev)
+    cnt = 0
+    done = 0
+    while done < n_clips:
+        b = min(16, n_clips - done)
+        x, _, _ = data.make_batch(b, cfg, run.gen("vae", done, salt=1, device="cpu"), device=dev)
+        with run.autocast():
+            mu = models.vae_encode_mu(vae, x).double()
+        s1 += mu.sum((0, 2, 3, 4))
+        s2 += (mu * mu).sum((0, 2, 3, 4))
+        cnt += mu.numel() // 16
+        done += b
+    mean = s1 / cnt
+    std = (s2 / cnt - mean * mean).clamp_min(1e-12).sqrt()
+    return [round(float(v), 6) for v in mean], [round(float(v), 6) for v in std]
+
+
+@torch.no_grad()
+def psnr(run, vae, n_clips=8):
+    """PSNR (dB, 8-bit scale) of encode(mean) -> decode on held-out 33-frame clips."""
+    cfg, dev = run.cfg, run.device
+    spec = data.eval_specs(cfg, device=dev)
+    spec = {k: v[:n_clips] for k, v in spec.items()}
+    x = data.render(spec, cfg)
+    with run.autocast():
+        rec = vae.decode(models.vae_encode_mu(vae, x)).sample.float()
+    mse = ((rec - x) ** 2).mean().item() / 4.0  # [-1, 1] -> [0, 1]
+    return 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
+
+
+def train_vae(run, minutes):
+    cfg, dev = run.cfg, run.device
+    tc = cfg["train"]["vae"]
+    t0 = time.time()
+    torch.manual_seed(run.args.seed)
+    vae = models.build_vae(cfg).to(dev)
+    meta = {"step": 0, "minutes": 0.0}
+    probe = torch.nn.Conv3d(cfg["vae"]["z_dim"], 3, 1).to(dev)  # auxiliary, not shipped
+    src = run.find("vae")
+    if src:
+        tensors, meta = ckpt.load(src, "vae")
+        ckpt.load_into(vae, {k: v for k, v in tensors.items() if not k.startswith("aux.")})
+        if "aux.probe.weight" in tensors:
+            ckpt.load_into(probe, ckpt.unprefix(tensors, "aux.probe."))
+        run.log("vae", "resumed from %s: step %d, %.2f min trained" % (src, meta["step"], meta["minutes"]))
+    else:  # start with a narrow posterior (std e^-3): see the module docstring
+        with torch.no_grad():
+            vae.quant_conv.bias[cfg["vae"]["z_dim"]:] = tc["logvar_init"]
+    run.log("vae", "AutoencoderKLWan %s: %.2fM params (decoder %.2fM)" % (
+        cfg["vae"], models.count_params(vae) / 1e6, models.count_params(vae.decoder) / 1e6))
+    vae.train()
+    # the output conv and the RMS-norm gains set the output scale (every other weight feeds a
+    # scale-free RMS norm); they get head_lr_mult x the learning rate
+    head = [p for n, p in vae.named_parameters() if n.startswith("decoder.conv_out") or n.endswith("gamma")]
+    head_ids = {id(p) for p in head}
+    rest = [p for p in vae.parameters() if id(p) not in head_ids] + list(probe.parameters())
+    opt = torch.optim.AdamW([{"params": rest, "mult": 1.0}, {"params": head, "mult": tc["head_lr_mult"]}],
+                            lr=tc["lr"], betas=(0.9, 0.99), weight_decay=0.0)
+    step0, minutes0 = meta["step"], meta["minutes"]
+    step, n, acc, cnt = step0, 0, {}, 0
+    t_log = time.time()
+    budget = minutes * 60 - RESERVE_S
+    while time.time() - t0 < budget or n == 0:
+        gh, g = run.gens("vae", step)
+        with torch.no_grad():
+            x, _, _ = data.make_batch(tc["batch"], cfg, gh, device=dev, frames=tc["frames"])
+            c = tc["crop"]
+            if c and c < cfg["height"]:  # random crops, 8-pixel aligned (the conv VAE is translation equivariant)
+                off = (torch.randint(0, (cfg["height"] - c) // 8 + 1, (x.shape[0], 2), generator=gh) * 8).tolist()
+                x = torch.stack([x[i, :, :, oy:oy + c, ox:ox + c] for i, (oy, ox) in enumerate(off)])
+        with run.autocast():
+            post = vae.encode(x).latent_dist
+            z = post.mean + post.std * torch.randn(post.mean.shape, generator=g, device=dev, dtype=post.mean.dtype)
+            rec = models.vae_decode_raw(vae, z)
+        rec = rec.float()
+        l1 = (rec - x).abs().mean()
+        l2 = ((rec - x) ** 2).mean()
+        edge = _edge_l1(rec, x)
+        kl = 0.5 * (post.mean.float() ** 2 + post.var.float() - 1.0 - post.logvar.float()).mean()
+        with run.autocast():
+            pr = (probe(post.mean).float() - _probe_target(x)).abs().mean()
+        loss = tc["l1_weight"] * l1 + tc["l2_weight"] * l2 + edge + tc["kl_weight"] * kl + tc["probe_weight"] * pr
+        lr = lr_at(tc, minutes0 + (time.time() - t0) / 60, n)
+        set_lr(opt, lr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(rest + head, run.cfg["train"]["grad_clip"])
+        opt.step()
+        step += 1
+        n += 1
+        cnt += 1
+        for k, v in (("loss", loss), ("l1", l1), ("l2", l2), ("edge", edge), ("kl", kl), ("probe", pr), ("gnorm", gn)):
+            acc[k] = acc.get(k, 0.0) + v.detach().float()  # summed on the device, read at log time
+        if time.time() - t_log >= cfg["train"]["log_every_s"]:
+            dt = time.time() - t_log
+            run.log("vae", "step %d | %s | lr %.2e | %.1f clips/s | %.0fs" % (
+                step, " ".join("%s %.4g" % (k, float(v) / cnt) for k, v in sorted(acc.items())), lr,
+                cnt * tc["batch"] / dt, time.time() - t0))
+            acc, cnt, t_log = {}, 0, time.time()
+    minutes_done = minutes0 + (time.time() - t0) / 60
+    vae.eval()
+    models.round_to_bf16_(vae)
+    mean, std = latent_statistics(run, vae, tc["stat_clips"])
+    vae.register_to_config(latents_mean=mean, latents_std=std)
+    p = psnr(run, vae)
+    run.log("vae", "steps %d (+%d this call), %.2f min trained; PSNR %.2f dB on held-out clips; latent mean %s; "
+            "std %s" % (step, n, minutes_done, p, [round(v, 3) for v in mean], [round(v, 3) for v in std]))
+    meta = {"stage": "vae", "step": step, "minutes": minutes_done, "preset": cfg["name"], "vae_config": cfg["vae"],
+            "latents_mean": mean, "latents_std": std, "psnr_db": p, "stat_clips": tc["stat_clips"],
+            "clips_seen": meta.get("clips_seen", 0) + n * tc["batch"]}
+    tensors = ckpt.prefixed(vae, "", torch.bfloat16)
+    tensors.update(ckpt.prefixed(probe, "aux.probe."))
+    ckpt.save(run.out, "vae", tensors, meta)
+    return vae
