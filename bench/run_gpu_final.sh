@@ -48,10 +48,10 @@ if [ "$PHASE" = prep ]; then
   step vae_720p 150 python3 tools/vae_gpu_check.py --device cuda --backend cuda --latent 21,90,160 \
     --vae-run build-gpu/tools/vae_run --workdir /tmp/vae720
   # the end-to-end folder: random 1.3B DiT, umT5-XXL and VAE from the checks above
-  if [ -d /tmp/wan13 ] && [ -d /tmp/umt5_xxl ] && [ -d /tmp/vae720/vae ]; then
+  if [ -d /tmp/wan13 ] && [ -d /tmp/umt5_xxl/model_hf ] && [ -d /tmp/vae720/vae ]; then
     mkdir -p /tmp/pipe13/tokenizer
     ln -sfn /tmp/wan13 /tmp/pipe13/transformer
-    ln -sfn /tmp/umt5_xxl /tmp/pipe13/text_encoder
+    ln -sfn /tmp/umt5_xxl/model_hf /tmp/pipe13/text_encoder
     ln -sfn /tmp/vae720/vae /tmp/pipe13/vae
     cp tests/data/tok_sp8k.json /tmp/pipe13/tokenizer/tokenizer.json
     echo '{"_class_name": "WanPipeline"}' >/tmp/pipe13/model_index.json
