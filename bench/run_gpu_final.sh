@@ -34,12 +34,10 @@ step() { # NAME SECONDS_NEEDED COMMAND...
   echo "$name: rc=$rc, $((SECONDS - t)) s" | tee -a "$OUT/summary.txt"
   return $rc
 }
-build() {
-  cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DSPADIT_CUDA_ARCH=90a -DSPADIT_FFMPEG=OFF &&
-    cmake --build build-gpu -j"${JOBS:-14}"
-}
+BUILD="cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DSPADIT_CUDA_ARCH=90a -DSPADIT_FFMPEG=OFF && \
+  cmake --build build-gpu -j${JOBS:-14}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$OUT/summary.txt"
-step build 60 build || { grep -E "error" "$OUT/build.log" | head -20; exit 1; }
+step build 60 bash -c "$BUILD" || { grep -E "error" "$OUT/build.log" | head -20; exit 1; }
 
 if [ "$PHASE" = prep ]; then
   step gpu_tests 60 ctest --test-dir build-gpu --output-on-failure -L gpu
