@@ -27,8 +27,9 @@ FULL = {
                 out_channels=16, text_dim=256, freq_dim=256, ffn_dim=1024, num_layers=5,
                 cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6),
     "train": {
-        "vae": dict(batch=16, frames=9, lr=1.5e-4, head_lr_mult=5.0, warmup=100, kl_weight=1e-4, l1_weight=1.0,
-                    l2_weight=1.0, stat_clips=256, total_minutes=4.0, lr_min_frac=0.1, logvar_init=-6.0),
+        "vae": dict(batch=16, frames=9, crop=96, lr=2e-4, head_lr_mult=3.0, warmup=100, kl_weight=1e-4, l1_weight=1.0,
+                    l2_weight=1.0, fg_weight=4.0, probe_weight=1.0, stat_clips=256, total_minutes=4.0, lr_min_frac=0.1,
+                    logvar_init=-6.0),
         "dit": dict(batch=64, lr=2e-4, warmup=300, weight_decay=0.01, total_minutes=10.0, pool=2048,
                     refresh=16, caption_dropout=0.1, shift=3.0, lr_min_frac=0.05),
         "sla": dict(batch=32, lr=5e-5, warmup=50, weight_decay=0.01, total_minutes=3.0, pool=2048,
@@ -57,7 +58,7 @@ TOY.update({
     "dit": dict(FULL["dit"], num_attention_heads=1, text_dim=64, ffn_dim=256, num_layers=2),
 })
 TOY["train"] = copy.deepcopy(FULL["train"])
-TOY["train"]["vae"].update(batch=2, frames=5, stat_clips=8, warmup=2, total_minutes=0.5)
+TOY["train"]["vae"].update(batch=2, frames=5, crop=64, stat_clips=8, warmup=2, total_minutes=0.5)
 TOY["train"]["dit"].update(batch=4, pool=16, refresh=4, warmup=2, total_minutes=0.3)
 TOY["train"]["sla"].update(batch=4, pool=16, refresh=4, warmup=2, total_minutes=0.2)
 TOY["train"].update(eval_batch=4, log_every_s=2.0)
