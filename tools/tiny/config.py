@@ -28,7 +28,7 @@ FULL = {
                 cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6),
     "train": {
         "vae": dict(batch=16, frames=9, crop=96, lr=2e-4, head_lr_mult=3.0, warmup=100, kl_weight=1e-4, l1_weight=1.0,
-                    l2_weight=1.0, probe_weight=1.0, stat_clips=256, total_minutes=4.0, lr_min_frac=0.1,
+                    l2_weight=1.0, fg_weight=4.0, probe_weight=1.0, stat_clips=256, total_minutes=4.0, lr_min_frac=0.1,
                     logvar_init=-6.0),
         "dit": dict(batch=64, lr=2e-4, warmup=300, weight_decay=0.01, total_minutes=10.0, pool=2048,
                     refresh=16, caption_dropout=0.1, shift=3.0, lr_min_frac=0.05),

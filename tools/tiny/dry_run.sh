@@ -41,13 +41,14 @@ OUT=$W/call1 PRESET=toy bash tools/tiny/gpu_train.sh vae,dit 0.6,0.6
 limits "$W/call1"
 
 echo "== 3. call 2: dit + sla, resuming from the carried files"
-rm -rf "$W/carry" && cp -r "$W/call1/ckpt" "$W/carry"
+rm -rf "$W/carry" && mkdir -p "$W/carry" && cp "$W"/call1/ckpt/*.safetensors "$W/call1/ckpt/train.log" "$W/carry/"
 OUT=$W/call2 PRESET=toy bash tools/tiny/gpu_train.sh dit,sla 0.5,0.6 "$W/carry"
 limits "$W/call2"
 grep -q "\[dit\] resumed from $W/carry" "$W/call2/ckpt/train.log" || { echo "dry_run: call 2 did not resume" >&2; exit 1; }
+cp "$W"/call2/ckpt/*.safetensors "$W/call2/ckpt/train.log" "$W/carry/"   # what the lead does
 
 echo "== 4. export + check"
-"$PYTHON" tools/tiny/export.py "$W/call2/ckpt" "$W/export" --preset toy --check
+"$PYTHON" tools/tiny/export.py "$W/carry" "$W/export" --preset toy --check
 
 echo "== 5. sampling and the adherence checker"
 "$PYTHON" tools/tiny/sample.py "$W/export" "$W/gen" --preset toy --n 2 --steps 2 --split heldout

@@ -44,7 +44,7 @@ def load_all(ck, cfg):
     tok = models.load_tokenizer(TOKENIZER_DIR)
     vt, vmeta = ckpt.load(ck, "vae")
     vae = models.build_vae(cfg, vmeta["latents_mean"], vmeta["latents_std"])
-    ckpt.load_into(vae, vt)
+    ckpt.load_into(vae, {k: v for k, v in vt.items() if not k.startswith("aux.")})  # aux: training-only probe
     dt, dmeta = ckpt.load(ck, "dit")
     te = models.build_text_encoder(cfg, len(tok))
     ckpt.load_into(te, ckpt.unprefix(dt, "text_encoder."))

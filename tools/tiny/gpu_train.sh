@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gpu_train.sh — one call on the GPU machine: train STAGE(s) of the tiny Wan model for
-# MINUTES each and leave the checkpoints + log in $OUT/ckpt (at most 7 files of <= 15 MB:
-# vae.safetensors, dit-0000k-of-00003.safetensors, sla-0000k-of-00002.safetensors, train.log).
+# MINUTES each and leave the checkpoints, log and previews in $OUT/ckpt (at most 8 files of
+# <= 15 MB: vae.safetensors, dit-0000k-of-00003.safetensors, sla-0000k-of-00002.safetensors,
+# train.log, preview.ppm).
 #
 # Usage (from the repo root, on the GPU machine):
 #   OUT=/path/that/comes/back  bash tools/tiny/gpu_train.sh STAGE[,STAGE..] MINUTES[,MINUTES..] [RESUME_DIR]

@@ -33,6 +33,7 @@ import ckpt
 import config
 import data
 import models
+import preview
 import sla
 from train import TOKENIZER_DIR, lr_at, set_lr
 
@@ -46,7 +47,7 @@ def load_vae(run):
         raise SystemExit("no VAE checkpoint in %s or %s: run the vae stage first" % (run.out, run.resume))
     tensors, meta = ckpt.load(src, "vae")
     vae = models.build_vae(run.cfg, meta["latents_mean"], meta["latents_std"])
-    ckpt.load_into(vae, tensors)
+    ckpt.load_into(vae, {k: v for k, v in tensors.items() if not k.startswith("aux.")})  # aux: training-only probe
     vae.to(run.device).eval().requires_grad_(False)
     return vae, meta
 
@@ -139,6 +140,13 @@ class ValSet:
         return tot / len(VAL_SIGMAS)
 
 
+def _preview(run, stage, te, tok, dit, vae):
+    g = run.cfg["generate"]
+    caps = preview.preview_captions(run.cfg)
+    vids = preview.flow_sample(run, te, tok, dit, vae, caps, g["steps"], g["guidance"], g["shift"])
+    preview.add_rows(run, stage, preview.frames_row(vids), caps)
+
+
 def _pool(run, vae, tc, stage):
     t = time.time()
     pool = LatentPool(run, vae, tc["pool"], stage)
@@ -225,6 +233,7 @@ def train_dit(run, minutes):
     v1 = val.loss(te, tok, dit)
     run.log("dit", "steps %d (+%d this call), %.2f min trained, %d clips seen; val loss %.5f -> %.5f" % (
         step, n, minutes_done, step * tc["batch"], v0, v1))
+    _preview(run, "dit", te, tok, dit, vae)
     meta = {"stage": "dit", "step": step, "minutes": minutes_done, "total_minutes": tc["total_minutes"],
             "preset": cfg["name"], "val_loss": v1, "vocab_size": len(tok), "text_encoder_config": cfg["text_encoder"],
             "dit_config": cfg["dit"], "samples_seen": meta.get("samples_seen", 0) + n * tc["batch"],
@@ -290,6 +299,7 @@ def train_sla(run, minutes):
         return (1 - w) * fm + w * dl, {"loss": (1 - w) * fm + w * dl, "fm": fm, "distill": dl}
 
     step, n, minutes_done = _loop(run, "sla", tc, minutes, t0, meta, list(student.parameters()), step_fn)
+    _preview(run, "sla", te, tok, student, vae)
     results = {"dense": v_dense}
     for k in (0.05, 0.1, 0.15, 0.2):
         sla.set_topk(student, k)

@@ -13,12 +13,13 @@ from the stage's start and including its data-pool setup and final save):
   sla  full fine-tune of the DiT with SLA self-attention (sla.py), text encoder frozen,
        loss = flow matching + distillation to the dense DiT; val loss per topk at the end
 Checkpoints (OUT/vae.safetensors, OUT/dit-*-of-*.safetensors, OUT/sla-*-of-*.safetensors,
-shards <= 15 MB, metadata inside) and OUT/train.log.  --resume DIR continues from the
+shards <= 15 MB, metadata inside), OUT/train.log and OUT/preview.ppm (preview.py: VAE
+reconstructions and sampled videos of this call's stages).  --resume DIR continues from the
 checkpoints in DIR (default: OUT itself); a stage that finds its own checkpoint continues
 it (step count, minutes trained, learning-rate schedule position).  AdamW moments are not
 stored (the carry budget between GPU calls is 50 MB), so a resumed run re-warms the
-learning rate over `warmup` steps.  OUT always ends up holding the newest checkpoint of
-every stage, so it can be carried into the next call as is.
+learning rate over `warmup` steps.  OUT gets only what this call wrote (the files that come
+back from a GPU call are limited to 64 MB): copy them over the carried folder.
 
 bf16 autocast on CUDA (fp32 master weights), fp32 on the CPU; data are generated on the
 training device (data.py); torch.compile only with --compile.  Checked end to end at toy
@@ -60,6 +61,7 @@ class Run:
             if os.path.exists(old) and not os.path.exists(self.log_path):
                 shutil.copyfile(old, self.log_path)
         self.t_start = time.time()
+        self.preview = []  # rows of OUT/preview.ppm (preview.py)
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
@@ -97,15 +99,6 @@ class Run:
     def sync(self):
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-
-    def complete_out(self):
-        """Copy into OUT the checkpoints of stages this call did not touch."""
-        if not self.resume or self.resume == self.out:
-            return
-        for name in ("vae", "dit", "sla"):
-            if ckpt.exists(self.resume, name) and not ckpt.exists(self.out, name):
-                for f in ckpt.shard_files(self.resume, name):
-                    shutil.copyfile(f, os.path.join(self.out, os.path.basename(f)))
 
 
 def lr_at(tc, minutes_done, run_step):
@@ -164,7 +157,6 @@ def main(argv=None):
         t0 = time.time()
         {"vae": stage_vae.train_vae, "dit": stage_dit.train_dit, "sla": stage_dit.train_sla}[s](run, m)
         run.log(s, "stage done in %.2f min (budget %.2f)" % ((time.time() - t0) / 60, m))
-    run.complete_out()
     run.log("run", "all done in %.2f min; files: %s" % ((time.time() - run.t_start) / 60,
                                                       ", ".join(sorted(os.listdir(run.out)))))
 
