@@ -65,8 +65,8 @@ typedef struct attn_call {
     const attn_layout *layout; /* sparse methods; NULL for dense */
     const dit_tensor *proj_l_w; /* SLA: [D, D] f32 */
     const dit_tensor *proj_l_b; /* SLA: [D] f32 */
-    int kernel;               /* CUDA block-sparse kernel: 0 auto (v4 on sm_90a, else v2); 2 mma.sync, 3 wgmma,
-                                 4 wgmma with softmax/PV overlap */
+    int kernel;               /* CUDA block-sparse kernel: 0 auto (v3 on sm_90a, else v2); 2 mma.sync, 3 wgmma,
+                                 4 wgmma with softmax/PV overlap (experimental: fails its tests, opt-in only) */
 } attn_call;
 
 typedef struct attn_stats {

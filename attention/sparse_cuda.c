@@ -95,7 +95,7 @@ static dit_status fa_launch(dit_backend *be, const attn_call *call, const sp_fa_
                         "the wgmma attention kernels (v3, v4) need an sm_90a build (SPADIT_CUDA_ARCH=90a) on a Hopper GPU");
     if (want != 0 && want != 2 && want != 3 && want != 4)
         return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "unknown attention kernel version %d (2, 3 or 4)", want);
-    if (want == 0) want = sm90 ? 4 : 2;
+    if (want == 0) want = sm90 ? 3 : 2; /* v4 fails its GPU tests (inf on long rows): opt-in only */
     cudaError_t e = want == 4   ? sp_fa_sm90_v4_launch(fp, dit_cuda_stream(be))
                     : want == 3 ? sp_fa_sm90_launch(fp, dit_cuda_stream(be))
                                 : sp_fa_launch(fp, dit_cuda_stream(be));

@@ -7,6 +7,7 @@
 
 #include "../eval/speed.h"           /* ev_speed_run */
 #include "../models/wan/wan_t2v.h"   /* wan_t2v_locate, wan_t2v_latent_shape */
+#include "../io/atomic_file.h"     /* io_output_dir_check */
 #include "cli.h"
 
 static void usage(FILE *f) {
@@ -87,6 +88,10 @@ int cmd_bench(int argc, char **argv) {
         snprintf(labels[nm], sizeof labels[nm], "%.63s", methods[nm].name);
         need_proj_l |= methods[nm].sparse.method == ATTN_METHOD_SLA;
         nm++;
+    }
+    if (json && io_output_dir_check(json, &err) != DIT_OK) {
+        fprintf(stderr, "spadit: error: %s (flag --json)\n", err.msg);
+        return 2;
     }
     dit_backend *be = NULL;
     if (dit_backend_create(backend, &be, &err) != DIT_OK) {

@@ -101,10 +101,13 @@ int cmd_compare(int argc, char **argv) {
         ev_method *m = &methods[nm];
         memset(m, 0, sizeof *m);
         if (attn_policy_load(tok, &m->policy, &err) != DIT_OK) return cli_fail(err.msg);
-        snprintf(m->label, sizeof m->label, "%s", m->policy.name);
+        char name[sizeof m->policy.name];
+        memcpy(name, m->policy.name, sizeof name);
+        name[sizeof name - 1] = 0;
+        snprintf(m->label, sizeof m->label, "%s", name);
         if (m->policy.sparse.method == ATTN_METHOD_SLA && paths.sla_dit[0]) {
             snprintf(m->dit, sizeof m->dit, "%s", paths.sla_dit);
-            snprintf(m->label, sizeof m->label, "%s (SLA fine-tune)", m->policy.name);
+            snprintf(m->label, sizeof m->label, "%s (SLA fine-tune)", name);
         }
         nm++;
     }

@@ -10,6 +10,7 @@
 #include "../io/safetensors_write.h" /* io_safetensors_write */
 #include "../io/video.h"             /* io_video_write_all */
 #include "../models/wan/wan_t2v.h"   /* wan_t2v_* */
+#include "../io/atomic_file.h" /* io_output_dir_check */
 #include "cli.h"
 
 #ifndef SPADIT_SOURCE_DIR
@@ -198,6 +199,10 @@ int cmd_generate(int argc, char **argv) {
     }
     io_video_format fmt;
     if (io_video_format_from_path(out, &fmt, &err) != DIT_OK) {
+        fprintf(stderr, "spadit: error: %s (flag --out)\n", err.msg);
+        return 2;
+    }
+    if (io_output_dir_check(out, &err) != DIT_OK) {
         fprintf(stderr, "spadit: error: %s (flag --out)\n", err.msg);
         return 2;
     }

@@ -66,3 +66,16 @@ dit_status io_write_file_atomic(const char *path, const void *data, size_t len, 
     }
     return io_tmp_commit(tmp, path, err);
 }
+
+dit_status io_output_dir_check(const char *target, dit_err *err) {
+    char dir[4200];
+    const char *slash = strrchr(target, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == target) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - target), target);
+    if (access(dir, F_OK) != 0)
+        return DIT_FAIL(err, DIT_ERR_IO, "%s: the folder %s does not exist", target, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return DIT_FAIL(err, DIT_ERR_IO, "%s: the folder %s is not writable (%s)", target, dir, strerror(errno));
+    return DIT_OK;
+}

@@ -20,6 +20,9 @@ dit_status io_tmp_create(const char *target, char *tmp, size_t cap, dit_err *err
 dit_status io_tmp_commit(const char *tmp, const char *target, dit_err *err);
 /* Remove the temp file (ignores errors; no-op for ""). */
 void io_tmp_discard(const char *tmp);
+/* Fails early, naming the folder, when target's folder is missing or not writable (checked before long
+ * work whose result goes there). */
+dit_status io_output_dir_check(const char *target, dit_err *err);
 /* The whole of data[len] into path through a temp file and rename. */
 dit_status io_write_file_atomic(const char *path, const void *data, size_t len, dit_err *err);
 

@@ -92,7 +92,7 @@ static void run_case(const tcase *tc, int kernel) {
         float *a = malloc((size_t)n * 4);
         dit_backend_download_f32(gpu, a, &og);
         double e = rel_l2(a, oc.data, (size_t)n);
-        printf("  v%d %-44s rel L2 %.3e  sparsity gpu %.4f cpu %.4f  blocks %lld / %lld\n", kernel ? kernel : 4, tc->name, e, sg.sparsity,
+        printf("  v%d %-44s rel L2 %.3e  sparsity gpu %.4f cpu %.4f  blocks %lld / %lld\n", kernel ? kernel : 3, tc->name, e, sg.sparsity,
                sc.sparsity, (long long)sg.blocks_selected, (long long)sc.blocks_selected);
         CHECK(e <= 1e-2, "%s: rel L2 %.3e", tc->name, e);
         /* selections may differ only where two block scores tie within rounding: allow 0.2 % */
@@ -151,7 +151,7 @@ static void structural(int64_t S, int64_t H, int kernel) {
     st.selected_per_head = NULL;
     CHECK(attn_forward(ctx, &call, &o2, &q, &k, &v, &st) == DIT_OK, "%s", gpu->err.msg);
     double e = dev_rel(gpu, &o2, &o1);
-    printf("  kernel v%d S=%lld H=%lld: all blocks vs cuDNN rel L2 %.3e (sparsity %.3f)\n", kernel ? kernel : 4, (long long)S,
+    printf("  kernel v%d S=%lld H=%lld: all blocks vs cuDNN rel L2 %.3e (sparsity %.3f)\n", kernel ? kernel : 3, (long long)S,
            (long long)H, e, st.sparsity);
     CHECK(e < 1e-2 && st.sparsity == 0.0, "all-block kernel vs cuDNN: %.3e, sparsity %.3f", e, st.sparsity);
     call.params = attn_params_default(ATTN_METHOD_SLA);
@@ -159,7 +159,7 @@ static void structural(int64_t S, int64_t H, int kernel) {
     call.proj_l_w = &w, call.proj_l_b = &b;
     CHECK(attn_forward(ctx, &call, &o2, &q, &k, &v, NULL) == DIT_OK, "%s", gpu->err.msg);
     e = dev_rel(gpu, &o2, &o1);
-    printf("  kernel v%d S=%lld H=%lld: sla topk 1, proj_l 0 vs cuDNN rel L2 %.3e\n", kernel ? kernel : 4, (long long)S,
+    printf("  kernel v%d S=%lld H=%lld: sla topk 1, proj_l 0 vs cuDNN rel L2 %.3e\n", kernel ? kernel : 3, (long long)S,
            (long long)H, e);
     CHECK(e < 1e-2, "sla topk 1 vs dense %.3e", e);
     call.proj_l_w = NULL;

@@ -46,5 +46,9 @@ printf 'garbage' > "$tmp/bad.safetensors"
 echo '{"_class_name":"WanModel","dim":64,"num_heads":2,"num_layers":2,"ffn_dim":96}' > "$tmp/config.json"
 expect 1 "too short for a safetensors header" -- "$BIN" info "$tmp/bad.safetensors"
 
+# outputs: a missing folder is reported before any work starts
+expect 2 "does not exist (flag --out)" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --out "$tmp/nowhere/v.png"
+expect 2 "does not exist (flag --json)" -- "$BIN" bench --backend cpu --model "$DATA/pipe_tiny" --json "$tmp/nowhere/b.json"
+
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

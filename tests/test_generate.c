@@ -26,6 +26,25 @@ int main(int argc, char **argv) {
     CHECK(wan_t2v_defaults_load(dir, &def, &err) == DIT_OK && def.width == 64 && def.frames == 5 &&
               !def.negative_is_wan_default,
           "spadit.json defaults: %s", err.msg);
+    /* spadit.json without "sampler" keeps the default (regression: it once came back empty) */
+    {
+        char tdir[] = "/tmp/spadit_defaults_XXXXXX", jp[600];
+        CHECK(mkdtemp(tdir) != NULL, "mkdtemp");
+        snprintf(jp, sizeof jp, "%s/spadit.json", tdir);
+        FILE *f = fopen(jp, "w");
+        fputs("{\"width\": 832, \"steps\": 50}", f);
+        fclose(f);
+        wan_t2v_defaults d2;
+        CHECK(wan_t2v_defaults_load(tdir, &d2, &err) == DIT_OK && !strcmp(d2.sampler, "unipc") && d2.width == 832,
+              "defaults without a sampler: '%s' %s", d2.sampler, err.msg);
+        f = fopen(jp, "w");
+        fputs("{\"sampler\": 3}", f);
+        fclose(f);
+        CHECK(wan_t2v_defaults_load(tdir, &d2, &err) == DIT_ERR_FORMAT && strstr(err.msg, "sampler"),
+              "a non-string sampler is an error naming it: %s", err.msg);
+        unlink(jp);
+        rmdir(tdir);
+    }
     io_safetensors *io = NULL;
     if (io_safetensors_open(iop, &io, &err) != DIT_OK) return printf("%s\n", err.msg), 1;
     const io_st_tensor *lt = io_safetensors_find(io, "latent"), *vt = io_safetensors_find(io, "video");

@@ -90,7 +90,12 @@ dit_status wan_t2v_defaults_load(const char *dir, wan_t2v_defaults *d, dit_err *
     d->steps = (int)io_json_int(j, "steps", d->steps);
     d->shift = io_json_num(j, "shift", d->shift);
     d->guidance = io_json_num(j, "guidance", d->guidance);
-    snprintf(d->sampler, sizeof d->sampler, "%s", io_json_str(j, "sampler", d->sampler));
+    const cJSON *smp = cJSON_GetObjectItemCaseSensitive(j, "sampler");
+    if (smp && !cJSON_IsString(smp)) {
+        cJSON_Delete(j);
+        return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: \"sampler\" must be a string (unipc, euler or dpm++)", p);
+    }
+    if (smp) snprintf(d->sampler, sizeof d->sampler, "%s", smp->valuestring);
     const cJSON *np = cJSON_GetObjectItemCaseSensitive(j, "negative_prompt");
     if (cJSON_IsString(np)) {
         snprintf(d->negative_prompt, sizeof d->negative_prompt, "%s", np->valuestring);
