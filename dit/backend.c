@@ -79,3 +79,20 @@ dit_status dit_op_rms_norm_rope(dit_backend *be, dit_tensor *out, const dit_tens
     v = dit_tensor_make(out->dtype, out->device, out->data, 3, ne);
     return be->ops->rope(be, &v, table);
 }
+
+dit_status dit_op_swap01(dit_backend *be, dit_tensor *out, const dit_tensor *x, int64_t A, int64_t B) {
+    const int64_t n = dit_tensor_numel(x);
+    if (!be->ops->copy_2d) return DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "swap01: backend '%s' has no copy_2d", be->name);
+    if (A < 1 || B < 1 || n % (A * B))
+        return DIT_FAIL(&be->err, DIT_ERR_SHAPE, "swap01: %lld elements cannot be viewed as [%lld, %lld, C]",
+                        (long long)n, (long long)A, (long long)B);
+    if (out->dtype != x->dtype || dit_tensor_numel(out) != n)
+        return DIT_FAIL(&be->err, DIT_ERR_SHAPE, "swap01: out must have x's dtype and %lld elements", (long long)n);
+    if (out->data == x->data && n > 0 && A > 1 && B > 1)
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "swap01: out must not alias x");
+    const size_t row = (size_t)(n / (A * B)) * dit_dtype_size(x->dtype);
+    for (int64_t b = 0; b < B; b++) /* slice b of x: A rows at pitch B*row -> out rows [b*A, (b+1)*A) */
+        DIT_TRY(be->ops->copy_2d(be, (char *)out->data + (size_t)(b * A) * row, row,
+                                 (const char *)x->data + (size_t)b * row, (size_t)B * row, row, (size_t)A));
+    return DIT_OK;
+}

@@ -90,6 +90,12 @@ typedef struct dit_backend_ops {
     /* Copy frames [s0, s0+n) of src[C, Ts, H, W] into frames [d0, d0+n) of dst[C, Td, H, W]. */
     dit_status (*copy_frames)(dit_backend *be, dit_tensor *dst, int64_t d0, const dit_tensor *src, int64_t s0,
                               int64_t n);
+
+    /* --- layout --- */
+    /* Strided byte copy on the device: `rows` rows of `width` bytes from src (row pitch spitch)
+     * to dst (row pitch dpitch); the regions must not overlap (cudaMemcpy2D semantics). */
+    dit_status (*copy_2d)(dit_backend *be, void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
+                          size_t rows);
 } dit_backend_ops;
 
 struct dit_backend {
@@ -135,6 +141,9 @@ static inline float dit_hash_uniform(uint64_t seed, uint64_t i) {
 }
 
 /* Fused-or-composed helpers the models call. */
+/* out[B, A, C] = x[A, B, C] viewed with the given outer sizes (C = numel / (A B)); any dtype, same
+ * dtype and numel for out; out must not alias x.  (Ulysses: [tokens, ranks, w] <-> [ranks, tokens, w].) */
+dit_status dit_op_swap01(dit_backend *be, dit_tensor *out, const dit_tensor *x, int64_t A, int64_t B);
 dit_status dit_op_rms_norm_rope(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
                                 const dit_tensor *table, int heads, float eps);
 

@@ -266,6 +266,15 @@ static dit_status cpu_fill_uniform(dit_backend *be, dit_tensor *t, uint64_t seed
     return DIT_OK;
 }
 
+static dit_status cpu_copy_2d(dit_backend *be, void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
+                              size_t rows) {
+    if (rows > 1 && (dpitch < width || spitch < width))
+        return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "copy_2d: pitches %zu / %zu are smaller than the row of %zu bytes",
+                        dpitch, spitch, width);
+    for (size_t r = 0; r < rows; r++) memcpy((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+    return DIT_OK;
+}
+
 static const dit_backend_ops cpu_ops = {
     .destroy = cpu_destroy,
     .alloc = cpu_alloc,
@@ -290,6 +299,7 @@ static const dit_backend_ops cpu_ops = {
     .upsample2x = dit_cpu_upsample2x,
     .transpose = dit_cpu_transpose,
     .copy_frames = dit_cpu_copy_frames,
+    .copy_2d = cpu_copy_2d,
 };
 
 dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err) {

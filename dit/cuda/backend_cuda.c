@@ -150,6 +150,13 @@ static dit_status cuda_memset0(dit_backend *be, void *dst, size_t bytes) {
     CUDA_TRY(be, cudaMemsetAsync(dst, 0, bytes, c->stream));
     return DIT_OK;
 }
+static dit_status cuda_copy_2d(dit_backend *be, void *dst, size_t dpitch, const void *src, size_t spitch,
+                               size_t width, size_t rows) {
+    dit_cuda_ctx *c = be->impl;
+    if (!rows || !width) return DIT_OK;
+    CUDA_TRY(be, cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, rows, cudaMemcpyDeviceToDevice, c->stream));
+    return DIT_OK;
+}
 static dit_status cuda_sync(dit_backend *be) {
     dit_cuda_ctx *c = be->impl;
     CUDA_TRY(be, cudaStreamSynchronize(c->stream));
@@ -292,6 +299,7 @@ static const dit_backend_ops cuda_ops = {
     .upsample2x = dit_cuda_upsample2x_op,
     .transpose = dit_cuda_transpose_op,
     .copy_frames = dit_cuda_copy_frames,
+    .copy_2d = cuda_copy_2d,
 };
 
 int dit_backend_cuda_available(void) {

@@ -26,13 +26,14 @@ static dit_grid run_grid(const wan_run *r) {
     return g;
 }
 
-/* Bytes of activations one forward needs (every buffer below, aligned). */
-static size_t forward_bytes(const wan_config *c, int64_t N, int64_t L, dit_dtype A) {
-    int64_t P = (int64_t)c->in_dim * c->patch[0] * c->patch[1] * c->patch[2];
+/* Bytes of activations one forward needs (every buffer below, aligned): n token rows on this rank
+ * of N in all, P ranks in the sequence-parallel group. */
+static size_t forward_bytes(const wan_config *c, int64_t N, int64_t n, int P, int64_t L, dit_dtype A) {
+    int64_t Pd = (int64_t)c->in_dim * c->patch[0] * c->patch[1] * c->patch[2];
     int64_t Po = (int64_t)c->out_dim * c->patch[0] * c->patch[1] * c->patch[2];
     size_t b = 0;
-    b += dit_arena_bytes(A, N * P);                    /* patch tokens */
-    b += dit_arena_bytes(DIT_DTYPE_F32, N * c->dim);   /* residual x */
+    b += dit_arena_bytes(A, n * Pd);                   /* patch tokens */
+    b += dit_arena_bytes(DIT_DTYPE_F32, n * c->dim);   /* residual x */
     b += dit_arena_bytes(DIT_DTYPE_F32, c->freq_dim);  /* sinusoid */
     b += 3 * dit_arena_bytes(DIT_DTYPE_F32, c->dim);   /* e, tmp, silu(e) */
     b += 2 * dit_arena_bytes(DIT_DTYPE_F32, 6 * (int64_t)c->dim); /* e0, block modulation */
@@ -40,14 +41,24 @@ static size_t forward_bytes(const wan_config *c, int64_t N, int64_t L, dit_dtype
     b += dit_arena_bytes(A, L * c->text_dim);          /* context in */
     b += 2 * dit_arena_bytes(A, L * c->dim);           /* text MLP hidden, context c */
     b += 2 * dit_arena_bytes(A, L * c->dim);           /* cross k, v */
-    b += 6 * dit_arena_bytes(A, N * c->dim);           /* h, q, k, v, o, y */
-    b += dit_arena_bytes(A, N * c->ffn_dim);           /* FFN hidden */
-    b += dit_arena_bytes(DIT_DTYPE_F32, N * c->dim);   /* head LN (f32) */
-    b += dit_arena_bytes(DIT_DTYPE_F32, N * Po);       /* head out */
+    b += 6 * dit_arena_bytes(A, n * c->dim);           /* h, q, k, v, o, y */
+    b += dit_arena_bytes(A, n * c->ffn_dim);           /* FFN hidden */
+    b += dit_arena_bytes(DIT_DTYPE_F32, n * c->dim);   /* head LN (f32) */
+    b += dit_arena_bytes(DIT_DTYPE_F32, n * Po);       /* head out */
+    if (P > 1) {
+        b += 4 * dit_arena_bytes(A, N * (c->dim / P)); /* q, k, v, o of the head group, all tokens */
+        b += dit_arena_bytes(A, n * c->dim);           /* all-to-all packing */
+        b += dit_arena_bytes(DIT_DTYPE_F32, N * Po);   /* gathered head out */
+    }
     return b + 64 * DIT_ARENA_ALIGN;
 }
 
 dit_status wan_run_init(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W, dit_err *err) {
+    return wan_run_init_parallel(r, m, F, H, W, NULL, err);
+}
+
+dit_status wan_run_init_parallel(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W, dit_comm *sp,
+                                 dit_err *err) {
     memset(r, 0, sizeof *r);
     const wan_config *c = &m->cfg;
     dit_backend *be = m->be;
@@ -58,6 +69,19 @@ dit_status wan_run_init(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W,
     r->F = F, r->H = H, r->W = W;
     r->N = (F / c->patch[0]) * (H / c->patch[1]) * (W / c->patch[2]);
     r->ctx_len = c->text_len;
+    const int nr = sp ? sp->size : 1;
+    if (nr > 1 && c->heads % nr)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG,
+                        "sequence parallelism over %d ranks needs the head count divisible by %d; this model has %d "
+                        "heads (use a rank count that divides %d)",
+                        nr, nr, c->heads, c->heads);
+    if (nr > 1 && r->N < nr)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "%lld tokens cannot be split over %d ranks", (long long)r->N, nr);
+    if (nr > 1 && sp->be != be)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "the sequence-parallel communicator belongs to another backend");
+    r->sp = nr > 1 ? sp : NULL;
+    r->tok0 = 0, r->ntok = r->N;
+    if (r->sp) dit_comm_split_range(r->N, nr, sp->rank, &r->tok0, &r->ntok);
     int64_t P = (int64_t)c->in_dim * c->patch[0] * c->patch[1] * c->patch[2];
     int64_t Po = (int64_t)c->out_dim * c->patch[0] * c->patch[1] * c->patch[2];
     r->host_tokens = malloc((size_t)(r->N * P) * sizeof(float));
@@ -66,7 +90,7 @@ dit_status wan_run_init(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W,
         wan_run_free(r);
         return DIT_FAIL(err, DIT_ERR_OOM, "host staging for %lld tokens", (long long)r->N);
     }
-    dit_status s = dit_arena_init(&r->arena, be, forward_bytes(c, r->N, r->ctx_len, be->act_dtype));
+    dit_status s = dit_arena_init(&r->arena, be, forward_bytes(c, r->N, r->ntok, nr, r->ctx_len, be->act_dtype));
     if (s == DIT_OK) s = attn_ctx_create(be, &r->attn);
     if (s == DIT_OK) s = wan_run_set_order(r, NULL, err);
     if (s != DIT_OK) {
@@ -90,10 +114,10 @@ dit_status wan_run_set_order(wan_run *r, const int64_t *order, dit_err *err) {
         r->order = r->order_owned;
     }
     float *tab = r->host_out; /* staging is at least N * head_dim floats */
-    dit_rope3d_table(r->F / c->patch[0], r->H / c->patch[1], r->W / c->patch[2], c->head_dim, 10000.0, r->order, 0,
-                     r->N, tab);
+    dit_rope3d_table(r->F / c->patch[0], r->H / c->patch[1], r->W / c->patch[2], c->head_dim, 10000.0,
+                     r->order ? r->order + r->tok0 : NULL, r->tok0, r->ntok, tab); /* this rank's rows */
     if (!r->rope.data) {
-        int64_t ne[2] = {r->N, c->head_dim};
+        int64_t ne[2] = {r->ntok, c->head_dim};
         if (dit_backend_tensor_alloc(be, &r->rope, DIT_DTYPE_F32, 2, ne) != DIT_OK) {
             *err = be->err;
             return err->code;
@@ -161,6 +185,7 @@ static dit_tensor heads_view(const dit_tensor *t, int heads) {
 
 typedef struct fwd_bufs {
     dit_tensor x, h, q, k, v, o, y, f, c, ck, cv, e0, mod;
+    dit_tensor qg, kg, vg, og, pack; /* Ulysses: [N, dim/P] of the head group; [P, n, dim/P] staging */
 } fwd_bufs;
 
 #define BE(call)                   \
@@ -201,6 +226,49 @@ static dit_status shadow_dense(wan_run *r, int layer, const attn_call *used, con
     return s;
 }
 
+/* Ulysses all-to-all before self-attention: x [n, dim] (this rank's tokens, all heads) -> g [N, dim/P]
+ * (every token, this rank's head group).  Rank p's rows land at its token offset, so g is in sequence
+ * order. */
+static dit_status sp_to_heads(wan_run *r, fwd_bufs *b, const dit_tensor *x, dit_tensor *g) {
+    dit_backend *be = r->m->be;
+    dit_comm *sp = r->sp;
+    const int P = sp->size;
+    const size_t row = (size_t)(dit_tensor_cols(x) / P) * dit_dtype_size(x->dtype);
+    size_t soff[DIT_COMM_MAX_RANKS], sb[DIT_COMM_MAX_RANKS], roff[DIT_COMM_MAX_RANKS], rb[DIT_COMM_MAX_RANKS];
+    for (int p = 0; p < P; p++) {
+        int64_t t0, tn;
+        dit_comm_split_range(r->N, P, p, &t0, &tn);
+        soff[p] = (size_t)(p * r->ntok) * row, sb[p] = (size_t)r->ntok * row;
+        roff[p] = (size_t)t0 * row, rb[p] = (size_t)tn * row;
+    }
+    BE(dit_op_swap01(be, &b->pack, x, r->ntok, P)); /* [n, P, w] -> [P, n, w] */
+    if (sp->ops->alltoallv(sp, b->pack.data, soff, sb, g->data, roff, rb) != DIT_OK) {
+        be->err = sp->err;
+        return dit_err_wrap(&be->err, "Ulysses all-to-all to the head groups");
+    }
+    return DIT_OK;
+}
+
+/* And back after attention: g [N, dim/P] -> x [n, dim]. */
+static dit_status sp_to_tokens(wan_run *r, fwd_bufs *b, const dit_tensor *g, dit_tensor *x) {
+    dit_backend *be = r->m->be;
+    dit_comm *sp = r->sp;
+    const int P = sp->size;
+    const size_t row = (size_t)dit_tensor_cols(g) * dit_dtype_size(g->dtype);
+    size_t soff[DIT_COMM_MAX_RANKS], sb[DIT_COMM_MAX_RANKS], roff[DIT_COMM_MAX_RANKS], rb[DIT_COMM_MAX_RANKS];
+    for (int p = 0; p < P; p++) {
+        int64_t t0, tn;
+        dit_comm_split_range(r->N, P, p, &t0, &tn);
+        soff[p] = (size_t)t0 * row, sb[p] = (size_t)tn * row;
+        roff[p] = (size_t)(p * r->ntok) * row, rb[p] = (size_t)r->ntok * row;
+    }
+    if (sp->ops->alltoallv(sp, g->data, soff, sb, b->pack.data, roff, rb) != DIT_OK) {
+        be->err = sp->err;
+        return dit_err_wrap(&be->err, "Ulysses all-to-all back to the token shards");
+    }
+    return dit_op_swap01(be, x, &b->pack, P, r->ntok); /* [P, n, w] -> [n, P, w] */
+}
+
 /* One transformer block, as in the reference WanAttentionBlock.forward. */
 static dit_status block_forward(wan_run *r, int layer, fwd_bufs *b) {
     wan_dit *m = r->m;
@@ -222,6 +290,14 @@ static dit_status block_forward(wan_run *r, int layer, fwd_bufs *b) {
     BE(dit_op_rms_norm_rope(be, &b->k, &b->k, c->qk_norm ? &blk->sa_norm_k : NULL, &r->rope, c->heads, c->eps));
     dit_tensor q3 = heads_view(&b->q, c->heads), k3 = heads_view(&b->k, c->heads), v3 = heads_view(&b->v, c->heads);
     dit_tensor o3 = heads_view(&b->o, c->heads);
+    if (r->sp) { /* Ulysses: attention over every token on this rank's heads */
+        const int hg = c->heads / r->sp->size;
+        BE(sp_to_heads(r, b, &b->q, &b->qg));
+        BE(sp_to_heads(r, b, &b->k, &b->kg));
+        BE(sp_to_heads(r, b, &b->v, &b->vg));
+        q3 = heads_view(&b->qg, hg), k3 = heads_view(&b->kg, hg), v3 = heads_view(&b->vg, hg);
+        o3 = heads_view(&b->og, hg);
+    }
     attn_layout lay = {r->N, 0, r->F / c->patch[0], r->neighbor, r->neighbor_nb};
     attn_call call;
     memset(&call, 0, sizeof call);
@@ -242,6 +318,7 @@ static dit_status block_forward(wan_run *r, int layer, fwd_bufs *b) {
     BE(attn_forward(r->attn, &call, &o3, &q3, &k3, &v3, st));
     r->ms_attention += st->ms_total;
     if (r->attn_err && r->call_index < r->shadow_calls) BE(shadow_dense(r, layer, &call, &o3, &q3, &k3, &v3));
+    if (r->sp) BE(sp_to_tokens(r, b, &b->og, &b->o));
     BE(op->linear(be, &b->y, &b->o, &blk->sa_o_w, &blk->sa_o_b, DIT_ACT_NONE));
     BE(op->gated_add(be, &b->x, &b->y, &g1));
 
@@ -256,10 +333,11 @@ static dit_status block_forward(wan_run *r, int layer, fwd_bufs *b) {
         BE(op->rms_norm(be, &b->ck, &b->ck, &blk->ca_norm_k, c->eps));
     }
     dit_tensor ck3 = heads_view(&b->ck, c->heads), cv3 = heads_view(&b->cv, c->heads);
+    dit_tensor cq3 = heads_view(&b->q, c->heads), co3 = heads_view(&b->o, c->heads); /* this rank's tokens */
     attn_call cross;
     memset(&cross, 0, sizeof cross);
     cross.params = attn_params_default(ATTN_METHOD_DENSE);
-    BE(attn_forward(r->attn, &cross, &o3, &q3, &ck3, &cv3, NULL));
+    BE(attn_forward(r->attn, &cross, &co3, &cq3, &ck3, &cv3, NULL));
     BE(op->linear(be, &b->y, &b->o, &blk->ca_o_w, &blk->ca_o_b, DIT_ACT_NONE));
     BE(op->gated_add(be, &b->x, &b->y, NULL));
 
@@ -289,16 +367,16 @@ static dit_status forward_impl(wan_run *r, const float *x_lat, double t, const f
     const dit_backend_ops *op = be->ops;
     dit_arena *a = &r->arena;
     dit_dtype A = be->act_dtype;
-    int64_t N = r->N, L = r->ctx_len, D = c->dim;
+    int64_t N = r->N, n = r->ntok, L = r->ctx_len, D = c->dim;
     int64_t P = (int64_t)c->in_dim * c->patch[0] * c->patch[1] * c->patch[2];
     int64_t Po = (int64_t)c->out_dim * c->patch[0] * c->patch[1] * c->patch[2];
     dit_grid g = run_grid(r);
     fwd_bufs b;
     dit_arena_reset(a);
 
-    /* 1. patch embedding: tokens [N, P] (in the run's token order) -> x [N, dim] f32 */
+    /* 1. patch embedding: tokens [n, P] (this rank's rows of the run's token order) -> x [n, dim] f32 */
     dit_tensor tok;
-    BE(dit_arena_tensor_2d(a, &tok, "patch tokens", A, N, P));
+    BE(dit_arena_tensor_2d(a, &tok, "patch tokens", A, n, P));
     dit_patchify(&g, x_lat, r->host_tokens);
     if (r->order) { /* reorder rows: row i holds grid token order[i] */
         float *perm = malloc((size_t)(N * P) * sizeof(float));
@@ -307,8 +385,8 @@ static dit_status forward_impl(wan_run *r, const float *x_lat, double t, const f
         memcpy(r->host_tokens, perm, (size_t)(N * P) * sizeof(float));
         free(perm);
     }
-    BE(dit_backend_upload_f32(be, &tok, r->host_tokens));
-    BE(dit_arena_tensor_2d(a, &b.x, "residual x", DIT_DTYPE_F32, N, D));
+    BE(dit_backend_upload_f32(be, &tok, r->host_tokens + r->tok0 * P));
+    BE(dit_arena_tensor_2d(a, &b.x, "residual x", DIT_DTYPE_F32, n, D));
     BE(op->linear(be, &b.x, &tok, &m->patch_w, &m->patch_b, DIT_ACT_NONE));
 
     /* 2. time: e = L2 silu L1 sinusoid(t);  e0 = Lp silu(e) viewed [6, dim] */
@@ -346,13 +424,21 @@ static dit_status forward_impl(wan_run *r, const float *x_lat, double t, const f
     BE(op->linear(be, &b.c, &chid, &m->text2_w, &m->text2_b, DIT_ACT_NONE));
 
     /* 4. blocks */
-    BE(dit_arena_tensor_2d(a, &b.h, "h", A, N, D));
-    BE(dit_arena_tensor_2d(a, &b.q, "q", A, N, D));
-    BE(dit_arena_tensor_2d(a, &b.k, "k", A, N, D));
-    BE(dit_arena_tensor_2d(a, &b.v, "v", A, N, D));
-    BE(dit_arena_tensor_2d(a, &b.o, "attention out", A, N, D));
-    BE(dit_arena_tensor_2d(a, &b.y, "projection out", A, N, D));
-    BE(dit_arena_tensor_2d(a, &b.f, "ffn hidden", A, N, c->ffn_dim));
+    BE(dit_arena_tensor_2d(a, &b.h, "h", A, n, D));
+    BE(dit_arena_tensor_2d(a, &b.q, "q", A, n, D));
+    BE(dit_arena_tensor_2d(a, &b.k, "k", A, n, D));
+    BE(dit_arena_tensor_2d(a, &b.v, "v", A, n, D));
+    BE(dit_arena_tensor_2d(a, &b.o, "attention out", A, n, D));
+    BE(dit_arena_tensor_2d(a, &b.y, "projection out", A, n, D));
+    BE(dit_arena_tensor_2d(a, &b.f, "ffn hidden", A, n, c->ffn_dim));
+    if (r->sp) {
+        const int64_t w = D / r->sp->size;
+        BE(dit_arena_tensor_2d(a, &b.qg, "q of the head group", A, N, w));
+        BE(dit_arena_tensor_2d(a, &b.kg, "k of the head group", A, N, w));
+        BE(dit_arena_tensor_2d(a, &b.vg, "v of the head group", A, N, w));
+        BE(dit_arena_tensor_2d(a, &b.og, "attention out of the head group", A, N, w));
+        BE(dit_arena_tensor_2d(a, &b.pack, "all-to-all staging", A, n, D));
+    }
     BE(dit_arena_tensor_2d(a, &b.ck, "cross k", A, L, D));
     BE(dit_arena_tensor_2d(a, &b.cv, "cross v", A, L, D));
     for (int l = 0; l < c->layers; l++) {
@@ -364,8 +450,8 @@ static dit_status forward_impl(wan_run *r, const float *x_lat, double t, const f
     dit_tensor hsh, hsc, hln, y;
     BE(dit_arena_tensor_2d(a, &hsh, "head shift", DIT_DTYPE_F32, 1, D));
     BE(dit_arena_tensor_2d(a, &hsc, "head scale", DIT_DTYPE_F32, 1, D));
-    BE(dit_arena_tensor_2d(a, &hln, "head norm", DIT_DTYPE_F32, N, D));
-    BE(dit_arena_tensor_2d(a, &y, "head out", DIT_DTYPE_F32, N, Po));
+    BE(dit_arena_tensor_2d(a, &hln, "head norm", DIT_DTYPE_F32, n, D));
+    BE(dit_arena_tensor_2d(a, &y, "head out", DIT_DTYPE_F32, n, Po));
     dit_tensor hm0 = row_view(&m->head_mod, 0), hm1 = row_view(&m->head_mod, 1), e1 = row_view(&e, 0);
     hsh.ndim = hsc.ndim = 1;
     hsh.ne[0] = hsc.ne[0] = D;
@@ -373,6 +459,21 @@ static dit_status forward_impl(wan_run *r, const float *x_lat, double t, const f
     BE(op->add(be, &hsc, &hm1, &e1));
     BE(op->layer_norm(be, &hln, &b.x, NULL, NULL, &hsc, &hsh, c->eps));
     BE(op->linear(be, &y, &hln, &m->head_w, &m->head_b, DIT_ACT_NONE));
+    if (r->sp) { /* every rank gets every token's output */
+        dit_tensor yall;
+        BE(dit_arena_tensor_2d(a, &yall, "gathered head out", DIT_DTYPE_F32, N, Po));
+        size_t bytes[DIT_COMM_MAX_RANKS];
+        for (int p = 0; p < r->sp->size; p++) {
+            int64_t t0, tn;
+            dit_comm_split_range(N, r->sp->size, p, &t0, &tn);
+            bytes[p] = (size_t)(tn * Po) * sizeof(float);
+        }
+        if (dit_comm_all_gather(r->sp, y.data, bytes, yall.data) != DIT_OK) {
+            be->err = r->sp->err;
+            return dit_err_wrap(&be->err, "gathering the head output");
+        }
+        y = yall;
+    }
     BE(dit_backend_download_f32(be, r->host_out, &y));
     BE(op->sync(be));
 

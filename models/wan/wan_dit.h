@@ -18,6 +18,7 @@
 #include "../../attention/attn.h"   /* attn_ctx, attn_params, attn_stats */
 #include "../../attention/policy.h" /* attn_policy */
 #include "../../dit/arena.h"        /* dit_arena */
+#include "../../dit/comm.h"         /* dit_comm */
 #include "../../io/weights.h"       /* io_weights */
 #include "wan_config.h"             /* wan_config */
 
@@ -80,6 +81,8 @@ typedef struct wan_run {
     wan_dit *m;
     int64_t F, H, W;         /* latent frames/height/width */
     int64_t N;               /* tokens */
+    dit_comm *sp;            /* Ulysses sequence-parallel group (NULL: the whole sequence on this rank) */
+    int64_t tok0, ntok;      /* this rank's rows [tok0, tok0 + ntok) of the (ordered) sequence; all N without sp */
     int64_t ctx_len;         /* text rows (512) */
     const int64_t *order;    /* token order (NULL: grid order), e.g. Gilbert for Rectified */
     int64_t *order_owned;
@@ -101,6 +104,13 @@ typedef struct wan_run {
 } wan_run;
 
 dit_status wan_run_init(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W, dit_err *err);
+/* Ulysses sequence parallelism over the members of sp (wan.md §6): this rank keeps an even share of
+ * the tokens through patch embedding, norms, modulation, cross-attention and FFN; an all-to-all turns
+ * [N/P tokens, all heads] into [N tokens, heads/P] around self-attention (dense or sparse, unchanged
+ * on the head group) and back; the head output is gathered so that every rank returns the whole
+ * velocity.  The head count must be divisible by P.  sp NULL or of size 1 = wan_run_init. */
+dit_status wan_run_init_parallel(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W, dit_comm *sp,
+                                 dit_err *err);
 void wan_run_free(wan_run *r);
 /* Use a token order (Gilbert curve etc.): order[r] = grid index of row r. */
 dit_status wan_run_set_order(wan_run *r, const int64_t *order, dit_err *err);

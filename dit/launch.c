@@ -1,0 +1,79 @@
+/* launch.c — fork the ranks, collect their exit, stop everyone on the first failure. */
+#include "launch.h"
+
+#include <errno.h>     /* errno, EINTR */
+#include <signal.h>    /* kill, SIGKILL */
+#include <stdio.h>     /* fflush, snprintf */
+#include <string.h>    /* memset, strerror */
+#include <sys/types.h> /* pid_t */
+#include <sys/wait.h>  /* waitpid */
+#include <unistd.h>    /* fork, _exit */
+
+#define MSG_BYTES 1024
+
+static char *msg_slot(dit_shm_world *w, int rank) {
+    size_t n = 0;
+    unsigned char *s = dit_shm_world_scratch(w, &n);
+    return (char *)s + DIT_NCCL_ID_BYTES + (size_t)rank * MSG_BYTES;
+}
+
+dit_status dit_launch_ranks(int size, dit_shm_world *world, dit_rank_fn fn, void *user, dit_err *err) {
+    if (size < 1 || size > DIT_COMM_MAX_RANKS)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "%d ranks: between 1 and %d are supported", size, DIT_COMM_MAX_RANKS);
+    for (int r = 0; r < size; r++) msg_slot(world, r)[0] = 0;
+    pid_t pid[DIT_COMM_MAX_RANKS];
+    int started = 0;
+    fflush(stdout), fflush(stderr);
+    for (int r = 0; r < size; r++) {
+        pid_t p = fork();
+        if (p < 0) {
+            dit_status s = DIT_FAIL(err, DIT_ERR_INTERNAL, "starting rank %d: fork failed: %s", r, strerror(errno));
+            for (int i = 0; i < started; i++) kill(pid[i], SIGKILL);
+            for (int i = 0; i < started; i++) waitpid(pid[i], NULL, 0);
+            return s;
+        }
+        if (p == 0) {
+            dit_rank_ctx ctx = {r, size, world, dit_shm_world_scratch(world, NULL)};
+            dit_err e;
+            memset(&e, 0, sizeof e);
+            dit_status s = fn(&ctx, user, &e);
+            if (s != DIT_OK) { /* keep the end of the message: the innermost detail, after file:line */
+                const char *m = e.msg[0] ? e.msg : "failed";
+                size_t len = strlen(m);
+                const char *tail = len < MSG_BYTES ? m : m + len - (MSG_BYTES - 4);
+                snprintf(msg_slot(world, r), MSG_BYTES, "%s%.*s", tail == m ? "" : "...", MSG_BYTES - 4, tail);
+            }
+            fflush(stdout), fflush(stderr);
+            _exit(s == DIT_OK ? 0 : 1);
+        }
+        pid[started++] = p;
+    }
+    int alive = size, failed = -1, how = 0;
+    while (alive > 0) {
+        int status = 0;
+        pid_t p = waitpid(-1, &status, 0);
+        if (p < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        int r = -1;
+        for (int i = 0; i < size; i++)
+            if (pid[i] == p) r = i;
+        if (r < 0) continue;
+        pid[r] = 0;
+        alive--;
+        int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok && failed < 0) {
+            failed = r;
+            how = status;
+            for (int i = 0; i < size; i++)
+                if (pid[i] > 0) kill(pid[i], SIGKILL); /* peers may be blocked in a collective */
+        }
+    }
+    if (failed < 0) return DIT_OK;
+    const char *m = msg_slot(world, failed);
+    if (m[0]) return DIT_FAIL(err, DIT_ERR_INTERNAL, "rank %d of %d: %.*s", failed, size, MSG_BYTES, m);
+    if (WIFSIGNALED(how))
+        return DIT_FAIL(err, DIT_ERR_INTERNAL, "rank %d of %d was killed by signal %d", failed, size, WTERMSIG(how));
+    return DIT_FAIL(err, DIT_ERR_INTERNAL, "rank %d of %d exited with status %d", failed, size, WEXITSTATUS(how));
+}
