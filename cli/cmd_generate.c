@@ -11,7 +11,10 @@
 #include "../io/video.h"             /* io_video_write_all */
 #include "../models/wan/wan_t2v.h"   /* wan_t2v_* */
 #include "../io/atomic_file.h" /* io_output_dir_check */
+#include "../dit/launch.h"     /* dit_launch_ranks, dit_shm_world */
 #include "cli.h"
+
+#include <unistd.h> /* sysconf */
 
 #ifndef SPADIT_SOURCE_DIR
 #define SPADIT_SOURCE_DIR "."
@@ -34,6 +37,12 @@ static void usage(FILE *f) {
             "  --attention PRESET   dense | rectified-wan | sla-10 ... (configs/attention/) or a .json file\n"
             "  --dit DIR            use this DiT instead of the folder's (e.g. an SLA fine-tune)\n"
             "  --backend NAME       cpu | cuda (default cpu)\n"
+            "  --gpus N             N GPUs, one process each (CUDA + NCCL): Ulysses sequence parallelism,\n"
+            "                       and CFG parallelism when N is even (see --cfg-parallel)\n"
+            "  --ranks N            N rank processes on the chosen backend (cpu: shared memory; the CPU\n"
+            "                       model of --gpus, for tests)\n"
+            "  --cfg-parallel on|off  run the conditional and unconditional passes on two halves of the\n"
+            "                       ranks (default on when the rank count is even and CFG is on)\n"
             "  --out PATH           .mp4 (H.264) | .mkv (lossless FFV1) | .webm (VP9) | .png (frame sequence)\n"
             "  --fps N              frames per second (default: the model's; Wan 16)\n"
             "  --crf N              quality of mp4/webm (lower is better; default 10 / 15)\n"
@@ -58,6 +67,66 @@ static void on_step(void *user, const wan_t2v_step *s) {
             s->ms_step > 0 ? 100.0 * s->ms_attention / s->ms_step : 0.0, s->sparsity);
 }
 
+typedef struct gen_job {
+    const char *prompt, *model, *out, *save_latent, *backend;
+    const wan_t2v_paths *paths;
+    attn_policy pol;
+    wan_t2v_opts o;       /* o.policy points at pol */
+    long long seed;
+    int fps, crf, quiet;
+    int ranks, cfg_degree; /* ranks = cfg_degree x Ulysses degree */
+} gen_job;
+
+/* Rank 0's output: the video with the run's settings in its comment tag, and the latent if asked. */
+static dit_status write_outputs(const gen_job *j, const wan_t2v_result *res, dit_err *err) {
+    /* metadata: what a reader needs to reproduce the run */
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "prompt", j->prompt);
+    cJSON_AddStringToObject(meta, "negative_prompt", j->o.negative_prompt);
+    cJSON_AddNumberToObject(meta, "seed", (double)j->seed);
+    cJSON_AddNumberToObject(meta, "steps", j->o.steps);
+    cJSON_AddNumberToObject(meta, "shift", j->o.shift);
+    cJSON_AddNumberToObject(meta, "guidance", j->o.guidance);
+    cJSON_AddStringToObject(meta, "sampler", smp_solver_name(j->o.solver));
+    cJSON_AddStringToObject(meta, "model", j->model);
+    if (j->o.dit_override) cJSON_AddStringToObject(meta, "dit", j->o.dit_override);
+    cJSON *att = cJSON_AddObjectToObject(meta, "attention");
+    cJSON_AddStringToObject(att, "preset", j->pol.name);
+    cJSON_AddStringToObject(att, "method", attn_method_name(j->pol.sparse.method));
+    cJSON_AddNumberToObject(att, "dense_layers", j->pol.dense_layers);
+    cJSON_AddNumberToObject(att, "dense_steps", j->pol.dense_steps);
+    if (j->pol.sparse.method == ATTN_METHOD_RECTIFIED) {
+        cJSON_AddNumberToObject(att, "drop_rate", j->pol.sparse.rect.drop_rate);
+        cJSON_AddNumberToObject(att, "tau", j->pol.sparse.rect.tau);
+        cJSON_AddBoolToObject(att, "gapr", j->pol.sparse.rect.gapr);
+    } else if (j->pol.sparse.method == ATTN_METHOD_SLA) {
+        cJSON_AddNumberToObject(att, "topk", j->pol.sparse.sla.topk);
+        cJSON_AddStringToObject(att, "variant", j->pol.sparse.sla.variant == ATTN_SLA_1 ? "sla1" : "main");
+    }
+    cJSON_AddNumberToObject(att, "mean_sparsity", res->mean_sparsity);
+    cJSON_AddNumberToObject(meta, "width", res->width);
+    cJSON_AddNumberToObject(meta, "height", res->height);
+    cJSON_AddNumberToObject(meta, "frames", res->frames);
+    cJSON_AddNumberToObject(meta, "fps", (double)j->fps);
+    cJSON_AddStringToObject(meta, "backend", j->backend);
+    cJSON_AddStringToObject(meta, "generator", "spadit 0.1");
+    char *comment = cJSON_PrintUnformatted(meta);
+    cJSON_Delete(meta);
+    io_video_opts vo = io_video_opts_default();
+    vo.fps_num = (int)j->fps, vo.fps_den = 1;
+    vo.crf = j->crf;
+    vo.comment = comment;
+    io_video_set_quiet(1);
+    dit_status s = io_video_write_all(j->out, res->rgb, res->frames, res->width, res->height, &vo, err);
+    free(comment);
+    if (s == DIT_OK && j->save_latent) {
+        int64_t ls[4] = {16, (res->frames - 1) / 4 + 1, res->height / 8, res->width / 8};
+        io_st_out t = io_st_out_f32("latent", IO_ST_F32, res->latent, 4, ls);
+        s = io_safetensors_write(j->save_latent, &t, 1, NULL, 0, err);
+    }
+    return s;
+}
+
 static void slug(const char *prompt, char *out, size_t cap) {
     size_t o = 0;
     for (const char *c = prompt; *c && o + 1 < cap && o < 40; c++) {
@@ -70,12 +139,110 @@ static void slug(const char *prompt, char *out, size_t cap) {
     out[o] = 0;
 }
 
+/* One rank's communicators: the Ulysses group (ranks with the same CFG half) and the CFG pair
+ * (ranks with the same position in their half).  Rank r = cfg_index * u + ulysses_index. */
+static dit_status make_comms(const gen_job *j, const dit_rank_ctx *ctx, dit_backend *be, dit_comm **world,
+                             dit_comm **sp, dit_comm **cfgg, dit_err *err) {
+    const int P = ctx->size, r = ctx->rank, c = j->cfg_degree, u = P / c;
+    if (be->device == DIT_DEVICE_CPU) { /* groups of the shared-memory world: see launch_ranks */
+        if (u > 1) DIT_TRY(dit_comm_shm_create(ctx->world, 1 + r / u, r, be, sp, err));
+        if (c == 2) DIT_TRY(dit_comm_shm_create(ctx->world, 1 + c + r % u, r, be, cfgg, err));
+        return DIT_OK;
+    }
+    if (r == 0) DIT_TRY(dit_comm_nccl_unique_id(ctx->bootstrap, err));
+    DIT_TRY(dit_shm_world_barrier(ctx->world, err));
+    DIT_TRY(dit_comm_nccl_create(ctx->bootstrap, P, r, be, world, err));
+    if (u > 1) DIT_TRY(dit_comm_nccl_split(*world, r / u, r % u, sp, err));
+    if (c == 2) DIT_TRY(dit_comm_nccl_split(*world, r % u, r / u, cfgg, err));
+    return DIT_OK;
+}
+
+/* Generate on one rank (ctx NULL: the whole job in this process). */
+static dit_status run_rank(const gen_job *j, const dit_rank_ctx *ctx, dit_err *err) {
+    const int rank = ctx ? ctx->rank : 0, P = ctx ? ctx->size : 1;
+    dit_backend *be = NULL;
+    dit_status s;
+    if (P > 1 && !strcmp(j->backend, "cpu")) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        s = dit_backend_cpu_create(cores / P > 1 ? (int)(cores / P) : 1, &be, err);
+    } else if (P > 1) {
+        s = dit_backend_cuda_create(rank, &be, err);
+        if (s != DIT_OK) dit_err_wrap(err, "rank %d needs GPU %d", rank, rank);
+    } else {
+        s = dit_backend_create(j->backend, &be, err);
+    }
+    if (s != DIT_OK) return s;
+    dit_comm *world = NULL, *sp = NULL, *cfgg = NULL;
+    if (P > 1) s = make_comms(j, ctx, be, &world, &sp, &cfgg, err);
+    if (s == DIT_OK && rank == 0) {
+        fprintf(stderr, "spadit: %s, %dx%d, %d frames, %d steps (%s, shift %g, guidance %g), seed %lld, attention %s, "
+                        "backend %s\n",
+                j->model, j->o.width, j->o.height, j->o.frames, j->o.steps, smp_solver_name(j->o.solver), j->o.shift,
+                j->o.guidance, j->seed, j->pol.name, be->name);
+        if (P > 1)
+            fprintf(stderr, "spadit: %d ranks: CFG parallel x%d, Ulysses sequence parallel x%d\n", P, j->cfg_degree,
+                    P / j->cfg_degree);
+    }
+    wan_t2v_opts o = j->o;
+    o.sp = sp, o.cfg_group = cfgg, o.skip_decode = rank != 0;
+    prog pg = {j->quiet || rank != 0};
+    wan_t2v_result res;
+    memset(&res, 0, sizeof res);
+    if (s == DIT_OK) s = wan_t2v_generate(j->paths, be, &o, on_step, NULL, &pg, &res, err);
+    dit_comm_destroy(&cfgg);
+    dit_comm_destroy(&sp);
+    dit_comm_destroy(&world);
+    dit_backend_destroy(&be);
+    if (s != DIT_OK || rank != 0) {
+        wan_t2v_result_free(&res);
+        return s;
+    }
+    s = write_outputs(j, &res, err);
+    if (s == DIT_OK) {
+        fprintf(stderr,
+                "spadit: text %.1f s, DiT load %.1f s, denoise %.1f s (attention %.1f s), VAE %.1f s, total %.1f s%s\n",
+                res.ms_text / 1e3, res.ms_dit_load / 1e3, res.ms_denoise / 1e3, res.ms_attention / 1e3,
+                res.ms_vae / 1e3, res.ms_total / 1e3, res.cache_hits ? " (prompt embeddings from the cache)" : "");
+        fprintf(stderr, "spadit: wrote %d frames of %dx%d to %s\n", res.frames, res.width, res.height, j->out);
+    }
+    wan_t2v_result_free(&res);
+    return s;
+}
+
+static dit_status rank_main(const dit_rank_ctx *ctx, void *user, dit_err *err) { return run_rank(user, ctx, err); }
+
+/* Fork the ranks.  Shared-memory groups (CPU ranks): 0 = all, 1..c = Ulysses groups, c+1..c+u = CFG
+ * pairs; GPU ranks use the world only to pass NCCL's unique id. */
+static dit_status launch_ranks(const gen_job *j, dit_err *err) {
+    const int P = j->ranks, c = j->cfg_degree, u = P / c, cpu = !strcmp(j->backend, "cpu");
+    int nm[1 + 2 + DIT_COMM_MAX_RANKS] = {0};
+    int mem[1 + 2 + DIT_COMM_MAX_RANKS][DIT_COMM_MAX_RANKS];
+    memset(mem, 0, sizeof mem);
+    int ng = 1;
+    nm[0] = P;
+    for (int r = 0; r < P; r++) mem[0][r] = r;
+    if (cpu) {
+        for (int g = 0; g < c; g++, ng++)
+            for (int i = 0; i < u; i++) mem[ng][nm[ng]++] = g * u + i;
+        if (c == 2)
+            for (int i = 0; i < u; i++, ng++)
+                for (int g = 0; g < c; g++) mem[ng][nm[ng]++] = g * u + i;
+    }
+    dit_shm_world *w = NULL;
+    DIT_TRY(dit_shm_world_create(P, ng, nm, (const int(*)[DIT_COMM_MAX_RANKS])mem, cpu ? (size_t)256 << 20 : 4096, &w,
+                                 err));
+    dit_status s = dit_launch_ranks(P, w, rank_main, (void *)j, err);
+    dit_shm_world_destroy(&w);
+    return s;
+}
+
 int cmd_generate(int argc, char **argv) {
     const char *model = DEFAULT_MODEL, *prompt = NULL, *neg = NULL, *preset = "dense", *dit = NULL;
     const char *backend = "cpu", *out = NULL, *cache_dir = NULL, *save_latent = NULL, *sampler = NULL;
     long long W = 0, H = 0, frames = 0, steps = 0, seed = 0, fps = 0, crf = -1;
     double shift = -1, guidance = -1;
-    int no_cache = 0, tiling = 1, quiet = 0;
+    int no_cache = 0, tiling = 1, quiet = 0, cfg_parallel = -1;
+    long long ranks = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define NEED_VALUE                                                                      \
@@ -125,6 +292,20 @@ int cmd_generate(int argc, char **argv) {
             NEED_VALUE dit = v, i++;
         } else if (!strcmp(a, "--backend")) {
             NEED_VALUE backend = v, i++;
+        } else if (!strcmp(a, "--gpus")) {
+            if (!cli_parse_int(a, v, 1, DIT_COMM_MAX_RANKS, &ranks)) return 2;
+            backend = "cuda", i++;
+        } else if (!strcmp(a, "--ranks")) {
+            if (!cli_parse_int(a, v, 1, DIT_COMM_MAX_RANKS, &ranks)) return 2;
+            i++;
+        } else if (!strcmp(a, "--cfg-parallel")) {
+            NEED_VALUE if (!strcmp(v, "on")) cfg_parallel = 1;
+            else if (!strcmp(v, "off")) cfg_parallel = 0;
+            else {
+                fprintf(stderr, "spadit: error: --cfg-parallel expects 'on' or 'off', got '%s'\n", v);
+                return 2;
+            }
+            i++;
         } else if (!strcmp(a, "--out") || !strcmp(a, "-o")) {
             NEED_VALUE out = v, i++;
         } else if (!strcmp(a, "--cache-dir")) {
@@ -211,71 +392,29 @@ int cmd_generate(int argc, char **argv) {
                         "libavcodec-dev libswscale-dev with ./setup.sh and rebuild), or write .png frames\n", out);
         return 2;
     }
-    dit_backend *be = NULL;
-    if (dit_backend_create(backend, &be, &err) != DIT_OK) return cli_fail(err.msg);
-    fprintf(stderr, "spadit: %s, %dx%d, %d frames, %d steps (%s, shift %g, guidance %g), seed %lld, attention %s, backend %s\n",
-            model, o.width, o.height, o.frames, o.steps, smp_solver_name(solver), o.shift, o.guidance, seed, pol.name,
-            be->name);
-    prog pg = {quiet};
-    wan_t2v_result res;
-    dit_status s = wan_t2v_generate(&paths, be, &o, on_step, NULL, &pg, &res, &err);
-    dit_backend_destroy(&be);
+    gen_job j;
+    memset(&j, 0, sizeof j);
+    j.prompt = prompt, j.model = model, j.out = out, j.save_latent = save_latent, j.backend = backend;
+    j.paths = &paths;
+    j.pol = pol;
+    j.o = o;
+    j.o.policy = &j.pol;
+    j.seed = seed, j.fps = (int)(fps ? fps : def.fps), j.crf = (int)crf, j.quiet = quiet;
+    j.ranks = (int)ranks;
+    const int cfg_on = o.guidance != 1.0;
+    if (cfg_parallel == 1 && (ranks % 2 || !cfg_on)) {
+        fprintf(stderr, "spadit: error: --cfg-parallel on needs an even rank count and guidance != 1 (got %lld ranks, "
+                        "guidance %g)\n", ranks, o.guidance);
+        return 2;
+    }
+    j.cfg_degree = ranks > 1 && ranks % 2 == 0 && cfg_on && cfg_parallel != 0 ? 2 : 1;
+    if (ranks > 1 && strcmp(backend, "cpu") && !dit_comm_nccl_available()) {
+        fprintf(stderr, "spadit: error: %lld GPUs need NCCL, which this build lacks (install libnccl-dev, or pass "
+                        "-DSPADIT_NCCL_ROOT=DIR to cmake, and rebuild)\n", ranks);
+        return 2;
+    }
+    dit_status s = ranks > 1 ? launch_ranks(&j, &err) : run_rank(&j, NULL, &err);
     if (s != DIT_OK) return cli_fail(err.msg);
-    /* metadata: what a reader needs to reproduce the run */
-    cJSON *meta = cJSON_CreateObject();
-    cJSON_AddStringToObject(meta, "prompt", prompt);
-    cJSON_AddStringToObject(meta, "negative_prompt", o.negative_prompt);
-    cJSON_AddNumberToObject(meta, "seed", (double)seed);
-    cJSON_AddNumberToObject(meta, "steps", o.steps);
-    cJSON_AddNumberToObject(meta, "shift", o.shift);
-    cJSON_AddNumberToObject(meta, "guidance", o.guidance);
-    cJSON_AddStringToObject(meta, "sampler", smp_solver_name(solver));
-    cJSON_AddStringToObject(meta, "model", model);
-    if (dit) cJSON_AddStringToObject(meta, "dit", dit);
-    cJSON *att = cJSON_AddObjectToObject(meta, "attention");
-    cJSON_AddStringToObject(att, "preset", pol.name);
-    cJSON_AddStringToObject(att, "method", attn_method_name(pol.sparse.method));
-    cJSON_AddNumberToObject(att, "dense_layers", pol.dense_layers);
-    cJSON_AddNumberToObject(att, "dense_steps", pol.dense_steps);
-    if (pol.sparse.method == ATTN_METHOD_RECTIFIED) {
-        cJSON_AddNumberToObject(att, "drop_rate", pol.sparse.rect.drop_rate);
-        cJSON_AddNumberToObject(att, "tau", pol.sparse.rect.tau);
-        cJSON_AddBoolToObject(att, "gapr", pol.sparse.rect.gapr);
-    } else if (pol.sparse.method == ATTN_METHOD_SLA) {
-        cJSON_AddNumberToObject(att, "topk", pol.sparse.sla.topk);
-        cJSON_AddStringToObject(att, "variant", pol.sparse.sla.variant == ATTN_SLA_1 ? "sla1" : "main");
-    }
-    cJSON_AddNumberToObject(att, "mean_sparsity", res.mean_sparsity);
-    cJSON_AddNumberToObject(meta, "width", res.width);
-    cJSON_AddNumberToObject(meta, "height", res.height);
-    cJSON_AddNumberToObject(meta, "frames", res.frames);
-    cJSON_AddNumberToObject(meta, "fps", (double)(fps ? fps : def.fps));
-    cJSON_AddStringToObject(meta, "backend", backend);
-    cJSON_AddStringToObject(meta, "generator", "spadit 0.1");
-    char *comment = cJSON_PrintUnformatted(meta);
-    cJSON_Delete(meta);
-    io_video_opts vo = io_video_opts_default();
-    vo.fps_num = (int)(fps ? fps : def.fps), vo.fps_den = 1;
-    vo.crf = (int)crf;
-    vo.comment = comment;
-    io_video_set_quiet(1);
-    s = io_video_write_all(out, res.rgb, res.frames, res.width, res.height, &vo, &err);
-    free(comment);
-    if (s == DIT_OK && save_latent) {
-        int64_t ls[4] = {16, (res.frames - 1) / 4 + 1, res.height / 8, res.width / 8};
-        io_st_out t = io_st_out_f32("latent", IO_ST_F32, res.latent, 4, ls);
-        s = io_safetensors_write(save_latent, &t, 1, NULL, 0, &err);
-    }
-    if (s != DIT_OK) {
-        wan_t2v_result_free(&res);
-        return cli_fail(err.msg);
-    }
-    fprintf(stderr,
-            "spadit: text %.1f s, DiT load %.1f s, denoise %.1f s (attention %.1f s), VAE %.1f s, total %.1f s%s\n",
-            res.ms_text / 1e3, res.ms_dit_load / 1e3, res.ms_denoise / 1e3, res.ms_attention / 1e3, res.ms_vae / 1e3,
-            res.ms_total / 1e3, res.cache_hits ? " (prompt embeddings from the cache)" : "");
     printf("%s\n", out);
-    fprintf(stderr, "spadit: wrote %d frames of %dx%d to %s\n", res.frames, res.width, res.height, out);
-    wan_t2v_result_free(&res);
     return 0;
 }

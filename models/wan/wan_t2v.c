@@ -154,6 +154,40 @@ static dit_status branch_fn(void *user, const float *x, double timestep, double 
     return DIT_OK;
 }
 
+/* CFG parallelism: this rank runs one branch; the two velocities are exchanged through the backend's
+ * memory (device memory for NCCL) and combined identically on both ranks. */
+typedef struct cfg_par {
+    dit_comm *g;       /* 2 members: 0 conditional, 1 unconditional */
+    branch *mine;
+    double guidance;
+    dit_backend *be;
+    dit_tensor send;   /* [n] f32 on the backend: this rank's velocity */
+    dit_tensor recv;   /* [2, n]: conditional, unconditional */
+    float *host;       /* [2, n] */
+    size_t n;
+} cfg_par;
+
+static dit_status cfg_par_model(void *user, const float *x, double timestep, double sigma, int step, float *velocity,
+                                dit_err *err) {
+    cfg_par *c = user;
+    DIT_TRY(branch_fn(c->mine, x, timestep, sigma, step, velocity, err));
+    size_t bytes[2] = {c->n * sizeof(float), c->n * sizeof(float)};
+    dit_status s = dit_backend_upload_f32(c->be, &c->send, velocity);
+    if (s != DIT_OK) {
+        *err = c->be->err;
+        return s;
+    }
+    if (dit_comm_all_gather(c->g, c->send.data, bytes, c->recv.data) != DIT_OK) {
+        *err = c->g->err;
+        return dit_err_wrap(err, "CFG-parallel exchange of the velocities");
+    }
+    if (dit_backend_download_f32(c->be, c->host, &c->recv) != DIT_OK) {
+        *err = c->be->err;
+        return err->code;
+    }
+    return smp_cfg_combine(velocity, c->host + c->n, c->host, c->n, c->guidance, err);
+}
+
 static void progress_fn(void *user, int done, int steps, double step_ms) {
     loop *L = user;
     const int step = done - 1; /* smp reports steps done (1..steps); ours are 0-based */
@@ -259,7 +293,10 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
     wan_run run;
     memset(&run, 0, sizeof run);
     attn_policy pol = o->policy ? *o->policy : attn_policy_dense();
-    pol.calls_per_step = cfg_on ? 2 : 1;
+    const int cfg_split = cfg_on && o->cfg_group && o->cfg_group->size == 2;
+    if (o->cfg_group && o->cfg_group->size != 2 && s == DIT_OK)
+        s = DIT_FAIL(err, DIT_ERR_INVALID_ARG, "CFG parallelism needs a group of 2 ranks, got %d", o->cfg_group->size);
+    pol.calls_per_step = cfg_on && !cfg_split ? 2 : 1; /* calls this rank's DiT makes per step */
     attn_stats *lst = NULL;
     float *x = NULL, *scratch = NULL;
     int64_t n = shape[0] * shape[1] * shape[2] * shape[3];
@@ -268,7 +305,7 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
                      (long long)pr[0].cols, m->cfg.text_dim);
     if (s == DIT_OK && m->cfg.in_dim != shape[0])
         s = DIT_FAIL(err, DIT_ERR_SHAPE, "the DiT has %d latent channels; the VAE gives 16", m->cfg.in_dim);
-    if (s == DIT_OK) s = wan_run_init(&run, m, shape[1], shape[2], shape[3], err);
+    if (s == DIT_OK) s = wan_run_init_parallel(&run, m, shape[1], shape[2], shape[3], o->sp, err);
     if (s == DIT_OK) s = wan_run_set_policy(&run, &pol, err);
     if (s == DIT_OK && o->shadow_calls > 0 && o->attn_err) {
         run.shadow_calls = o->shadow_calls;
@@ -297,9 +334,28 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
         L.progress = progress, L.on_latent = on_latent, L.user = user, L.sch = &sch, L.n = n;
         branch bc = {&run, ctx_c, rows_c, &L}, bu = {&run, ctx_u, rows_u, &L};
         smp_cfg cfg = {branch_fn, &bc, branch_fn, &bu, o->guidance, scratch, (size_t)n};
+        cfg_par cp;
+        memset(&cp, 0, sizeof cp);
+        if (cfg_split) {
+            cp.g = o->cfg_group, cp.mine = cp.g->rank == 0 ? &bc : &bu, cp.guidance = o->guidance, cp.be = be;
+            cp.n = (size_t)n, cp.host = scratch; /* scratch grows to [2, n] below */
+            int64_t ne1[1] = {n}, ne2[2] = {2, n};
+            float *h2 = realloc(scratch, 2 * (size_t)n * sizeof(float));
+            if (!h2) s = DIT_FAIL(err, DIT_ERR_OOM, "CFG exchange buffer");
+            else scratch = cp.host = h2;
+            if (s == DIT_OK && (dit_backend_tensor_alloc(be, &cp.send, DIT_DTYPE_F32, 1, ne1) != DIT_OK ||
+                                dit_backend_tensor_alloc(be, &cp.recv, DIT_DTYPE_F32, 2, ne2) != DIT_OK)) {
+                *err = be->err;
+                s = err->code;
+            }
+        }
         L.t0 = now_ms();
         t0 = now_ms();
-        s = smp_sample(o->solver, &sch, x, (size_t)n, smp_cfg_model, &cfg, progress_fn, &L, err);
+        if (s == DIT_OK)
+            s = smp_sample(o->solver, &sch, x, (size_t)n, cfg_split ? cfg_par_model : smp_cfg_model,
+                           cfg_split ? (void *)&cp : (void *)&cfg, progress_fn, &L, err);
+        dit_backend_tensor_free(be, &cp.send);
+        dit_backend_tensor_free(be, &cp.recv);
         res->ms_denoise = now_ms() - t0;
         res->ms_attention = L.total_attn;
         res->mean_sparsity = L.calls ? L.sparsity_sum / L.calls : 0;
@@ -316,6 +372,10 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
     }
     res->latent = x;
     res->latent_n = n;
+    if (o->skip_decode) {
+        res->ms_total = now_ms() - t_all;
+        return DIT_OK;
+    }
 
     /* 4. VAE: latent -> frames */
     t0 = now_ms();

@@ -14,6 +14,7 @@
 #include <stdint.h> /* int64_t, uint8_t */
 
 #include "../../attention/policy.h" /* attn_policy */
+#include "../../dit/comm.h"          /* dit_comm */
 #include "../../sampler/solver.h"   /* smp_solver */
 
 typedef struct wan_t2v_paths {
@@ -51,6 +52,11 @@ typedef struct wan_t2v_opts {
     int64_t ctx_cond_rows, ctx_uncond_rows;
     int shadow_calls;            /* A/B: dense shadow attention for the first calls (see wan_run) */
     double *attn_err;            /* [shadow_calls, layers] filled when shadow_calls > 0 */
+    /* multi-GPU (wan.md §6): both NULL on one device */
+    dit_comm *sp;                /* Ulysses group: the sequence split over its members */
+    dit_comm *cfg_group;         /* CFG parallelism: 2 members; member 0 runs the conditional pass, member 1
+                                  * the unconditional one, and they exchange velocities every step */
+    int skip_decode;             /* 1: stop after the latent (ranks other than 0 of a parallel run) */
 } wan_t2v_opts;
 
 typedef struct wan_t2v_step {
