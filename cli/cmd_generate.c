@@ -139,24 +139,6 @@ static void slug(const char *prompt, char *out, size_t cap) {
     out[o] = 0;
 }
 
-/* One rank's communicators: the Ulysses group (ranks with the same CFG half) and the CFG pair
- * (ranks with the same position in their half).  Rank r = cfg_index * u + ulysses_index. */
-static dit_status make_comms(const gen_job *j, const dit_rank_ctx *ctx, dit_backend *be, dit_comm **world,
-                             dit_comm **sp, dit_comm **cfgg, dit_err *err) {
-    const int P = ctx->size, r = ctx->rank, c = j->cfg_degree, u = P / c;
-    if (be->device == DIT_DEVICE_CPU) { /* groups of the shared-memory world: see launch_ranks */
-        if (u > 1) DIT_TRY(dit_comm_shm_create(ctx->world, 1 + r / u, r, be, sp, err));
-        if (c == 2) DIT_TRY(dit_comm_shm_create(ctx->world, 1 + c + r % u, r, be, cfgg, err));
-        return DIT_OK;
-    }
-    if (r == 0) DIT_TRY(dit_comm_nccl_unique_id(ctx->bootstrap, err));
-    DIT_TRY(dit_shm_world_barrier(ctx->world, err));
-    DIT_TRY(dit_comm_nccl_create(ctx->bootstrap, P, r, be, world, err));
-    if (u > 1) DIT_TRY(dit_comm_nccl_split(*world, r / u, r % u, sp, err));
-    if (c == 2) DIT_TRY(dit_comm_nccl_split(*world, r % u, r / u, cfgg, err));
-    return DIT_OK;
-}
-
 /* Generate on one rank (ctx NULL: the whole job in this process). */
 static dit_status run_rank(const gen_job *j, const dit_rank_ctx *ctx, dit_err *err) {
     const int rank = ctx ? ctx->rank : 0, P = ctx ? ctx->size : 1;
@@ -173,7 +155,7 @@ static dit_status run_rank(const gen_job *j, const dit_rank_ctx *ctx, dit_err *e
     }
     if (s != DIT_OK) return s;
     dit_comm *world = NULL, *sp = NULL, *cfgg = NULL;
-    if (P > 1) s = make_comms(j, ctx, be, &world, &sp, &cfgg, err);
+    if (P > 1) s = dit_parallel_comms(ctx, j->cfg_degree, be, &world, &sp, &cfgg, err);
     if (s == DIT_OK && rank == 0) {
         fprintf(stderr, "spadit: %s, %dx%d, %d frames, %d steps (%s, shift %g, guidance %g), seed %lld, attention %s, "
                         "backend %s\n",
@@ -211,27 +193,11 @@ static dit_status run_rank(const gen_job *j, const dit_rank_ctx *ctx, dit_err *e
 
 static dit_status rank_main(const dit_rank_ctx *ctx, void *user, dit_err *err) { return run_rank(user, ctx, err); }
 
-/* Fork the ranks.  Shared-memory groups (CPU ranks): 0 = all, 1..c = Ulysses groups, c+1..c+u = CFG
- * pairs; GPU ranks use the world only to pass NCCL's unique id. */
+/* Fork the ranks (shared-memory windows of 256 MiB per member for CPU ranks, reserved lazily). */
 static dit_status launch_ranks(const gen_job *j, dit_err *err) {
-    const int P = j->ranks, c = j->cfg_degree, u = P / c, cpu = !strcmp(j->backend, "cpu");
-    int nm[1 + 2 + DIT_COMM_MAX_RANKS] = {0};
-    int mem[1 + 2 + DIT_COMM_MAX_RANKS][DIT_COMM_MAX_RANKS];
-    memset(mem, 0, sizeof mem);
-    int ng = 1;
-    nm[0] = P;
-    for (int r = 0; r < P; r++) mem[0][r] = r;
-    if (cpu) {
-        for (int g = 0; g < c; g++, ng++)
-            for (int i = 0; i < u; i++) mem[ng][nm[ng]++] = g * u + i;
-        if (c == 2)
-            for (int i = 0; i < u; i++, ng++)
-                for (int g = 0; g < c; g++) mem[ng][nm[ng]++] = g * u + i;
-    }
     dit_shm_world *w = NULL;
-    DIT_TRY(dit_shm_world_create(P, ng, nm, (const int(*)[DIT_COMM_MAX_RANKS])mem, cpu ? (size_t)256 << 20 : 4096, &w,
-                                 err));
-    dit_status s = dit_launch_ranks(P, w, rank_main, (void *)j, err);
+    DIT_TRY(dit_parallel_world_create(j->ranks, j->cfg_degree, !strcmp(j->backend, "cpu"), (size_t)256 << 20, &w, err));
+    dit_status s = dit_launch_ranks(j->ranks, w, rank_main, (void *)j, err);
     dit_shm_world_destroy(&w);
     return s;
 }

@@ -77,3 +77,47 @@ dit_status dit_launch_ranks(int size, dit_shm_world *world, dit_rank_fn fn, void
         return DIT_FAIL(err, DIT_ERR_INTERNAL, "rank %d of %d was killed by signal %d", failed, size, WTERMSIG(how));
     return DIT_FAIL(err, DIT_ERR_INTERNAL, "rank %d of %d exited with status %d", failed, size, WEXITSTATUS(how));
 }
+
+dit_status dit_parallel_world_create(int ranks, int cfg_degree, int cpu, size_t window, dit_shm_world **out,
+                                     dit_err *err) {
+    *out = NULL;
+    if (cfg_degree != 1 && cfg_degree != 2)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "CFG degree %d: 1 or 2", cfg_degree);
+    if (ranks < 1 || ranks > DIT_COMM_MAX_RANKS || ranks % cfg_degree)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "%d ranks cannot be split into %d CFG halves (at most %d ranks)",
+                        ranks, cfg_degree, DIT_COMM_MAX_RANKS);
+    const int c = cfg_degree, u = ranks / c;
+    int nm[1 + 2 + DIT_COMM_MAX_RANKS];
+    int mem[1 + 2 + DIT_COMM_MAX_RANKS][DIT_COMM_MAX_RANKS];
+    memset(nm, 0, sizeof nm);
+    memset(mem, 0, sizeof mem);
+    int ng = 1;
+    nm[0] = ranks;
+    for (int r = 0; r < ranks; r++) mem[0][r] = r;
+    if (cpu) {
+        for (int g = 0; g < c; g++, ng++)
+            for (int i = 0; i < u; i++) mem[ng][nm[ng]++] = g * u + i;
+        if (c == 2)
+            for (int i = 0; i < u; i++, ng++)
+                for (int g = 0; g < c; g++) mem[ng][nm[ng]++] = g * u + i;
+    }
+    return dit_shm_world_create(ranks, ng, nm, (const int(*)[DIT_COMM_MAX_RANKS])mem, cpu ? window : 4096, out, err);
+}
+
+dit_status dit_parallel_comms(const dit_rank_ctx *ctx, int cfg_degree, dit_backend *be, dit_comm **world,
+                              dit_comm **sp, dit_comm **cfg, dit_err *err) {
+    *world = *sp = *cfg = NULL;
+    const int P = ctx->size, r = ctx->rank, c = cfg_degree, u = P / c;
+    if (be->device == DIT_DEVICE_CPU) {
+        DIT_TRY(dit_comm_shm_create(ctx->world, 0, r, be, world, err));
+        if (u > 1) DIT_TRY(dit_comm_shm_create(ctx->world, 1 + r / u, r, be, sp, err));
+        if (c == 2) DIT_TRY(dit_comm_shm_create(ctx->world, 1 + c + r % u, r, be, cfg, err));
+        return DIT_OK;
+    }
+    if (r == 0) DIT_TRY(dit_comm_nccl_unique_id(ctx->bootstrap, err));
+    DIT_TRY(dit_shm_world_barrier(ctx->world, err));
+    DIT_TRY(dit_comm_nccl_create(ctx->bootstrap, P, r, be, world, err));
+    if (u > 1) DIT_TRY(dit_comm_nccl_split(*world, r / u, r % u, sp, err));
+    if (c == 2) DIT_TRY(dit_comm_nccl_split(*world, r % u, r / u, cfg, err));
+    return DIT_OK;
+}

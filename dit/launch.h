@@ -23,4 +23,16 @@ typedef dit_status (*dit_rank_fn)(const dit_rank_ctx *ctx, void *user, dit_err *
 
 dit_status dit_launch_ranks(int size, dit_shm_world *world, dit_rank_fn fn, void *user, dit_err *err);
 
+/* --- the parallel layout of a generation: ranks = cfg_degree (1 or 2) x Ulysses degree u ---------
+ * Rank r runs CFG half r / u (0: conditional) and holds Ulysses shard r % u.  The world of a CPU run
+ * has the shared-memory groups 0 = all ranks, 1..c = the Ulysses groups, c+1..c+u = the CFG pairs
+ * (`window` bytes per member and group); a GPU run's world carries only NCCL's unique id. */
+dit_status dit_parallel_world_create(int ranks, int cfg_degree, int cpu, size_t window, dit_shm_world **out,
+                                     dit_err *err);
+/* This rank's communicators on its backend: world (all ranks), sp (its Ulysses group; NULL when u = 1)
+ * and cfg (its CFG pair; NULL when cfg_degree = 1).  NCCL on a CUDA backend (bootstrapped through the
+ * world's scratch area; every rank must call this at the same point), shared memory on the CPU. */
+dit_status dit_parallel_comms(const dit_rank_ctx *ctx, int cfg_degree, dit_backend *be, dit_comm **world,
+                              dit_comm **sp, dit_comm **cfg, dit_err *err);
+
 #endif

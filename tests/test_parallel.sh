@@ -2,11 +2,14 @@
 # test_parallel.sh — `spadit generate --ranks N` (the CPU model of --gpus N): rank processes over
 # shared memory, CFG parallelism and Ulysses sequence parallelism on the tiny pipeline, against the
 # single-process run; outputs written once, by rank 0; errors of any rank stop the run.
-# Usage: test_parallel.sh SPADIT_BINARY ST_DIFF_BINARY DATA_DIR
+# Then bench_parallel (the multi-GPU benchmark's program) on CPU ranks: one CFG step of a random DiT
+# with 2 and 4 ranks equals 1 rank for dense, Rectified and SLA.
+# Usage: test_parallel.sh SPADIT_BINARY ST_DIFF_BINARY DATA_DIR BENCH_PARALLEL_BINARY
 set -u
 BIN=$1
 DIFF=$2
 DATA=$3
+BENCH=$4
 MODEL=$DATA/pipe_tiny
 pass=0
 fail=0
@@ -71,6 +74,22 @@ expect 2 "--gpus" -- "$BIN" generate "x" --model "$MODEL" --gpus 0
 out=$("$BIN" generate "x" --model "$MODEL" --no-cache --gpus 2 --out "$tmp/g2.png" 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && printf '%s' "$out" | grep -qE "NCCL|GPU|CUDA"; then ok; else bad "--gpus 2 here: rc $rc: $out"; fi
+
+# bench_parallel: the step's velocity over 1, 2 (CFG), 2 (Ulysses) and 4 ranks
+for preset in dense rectified-90 sla-10; do
+  "$BENCH" --ranks 1 --attention $preset --repeat 1 --warmup 0 --save "$tmp/b1-$preset.st" >"$tmp/b1.log" 2>&1 ||
+    bad "bench_parallel 1 rank $preset: $(tail -2 "$tmp/b1.log")"
+  for cfg in "2 on" "2 off" "4 on"; do
+    set -- $cfg
+    if "$BENCH" --ranks "$1" --cfg-parallel "$2" --attention $preset --repeat 1 --warmup 0 \
+      --save "$tmp/b$1$2-$preset.st" >"$tmp/b.log" 2>&1 && grep -q "RESULT .*ranks=$1 " "$tmp/b.log"; then
+      "$DIFF" "$tmp/b1-$preset.st" "$tmp/b$1$2-$preset.st" --tol 1e-5 >"$tmp/b.diff" && ok ||
+        bad "bench_parallel $preset $cfg: $(cat "$tmp/b.diff")"
+    else
+      bad "bench_parallel $preset $cfg: $(tail -2 "$tmp/b.log")"
+    fi
+  done
+done
 
 echo "test_parallel: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
