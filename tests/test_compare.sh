@@ -35,6 +35,10 @@ ae = s["attention_rel_error"]
 assert len(ae) == 4 and all(len(row) == 2 for row in ae), ae          # 2 steps x 2 CFG calls, 2 layers
 assert all(v is not None and 0 <= v < 1 for row in ae for v in row), ae
 assert 0 <= s["ssim_mean"] <= 1 and s["video_lossless"].endswith(".mkv") and s["side_by_side"].endswith(".webm")
+# the prompt is in the tiny model's caption language: the checker scores every method (thirds)
+for x in m:
+    a = x["caption_adherence"]
+    assert a in (0, 1/3, 2/3, 1) or abs(a * 3 - round(a * 3)) < 1e-9, a
 print("ok")
 PY
 check "grep -qx ok $tmp/json_check" "report.json content: $(cat "$tmp/json_check")"
