@@ -115,6 +115,7 @@ struct dit_backend {
 dit_status dit_backend_create(const char *name, dit_backend **out, dit_err *err);
 void dit_backend_destroy(dit_backend **be);
 
+/* threads > 0 also sets the process's OpenMP thread count (omp_set_num_threads); 0 keeps the default. */
 dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err);
 /* Defined only when built with CUDA; the stub returns DIT_ERR_UNSUPPORTED. */
 dit_status dit_backend_cuda_create(int device, dit_backend **out, dit_err *err);

@@ -316,6 +316,9 @@ dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err) 
     be->act_dtype = DIT_DTYPE_F32;
     be->gemm_dtype = DIT_DTYPE_F32;
 #ifdef _OPENMP
+    /* An explicit count sets the process's OpenMP team (which OpenBLAS's OpenMP build shares): rank
+     * processes on one machine each take their share of the cores instead of all of them. */
+    if (threads > 0) omp_set_num_threads(threads);
     be->threads = threads > 0 ? threads : omp_get_max_threads();
 #else
     be->threads = 1;
