@@ -11,6 +11,7 @@
 #include "../dit/rng.h"   /* dit_rng */
 #include "../io/json_file.h" /* io_path_is_dir */
 #include "../io/video.h"  /* io_video_write_all */
+#include "../models/wan/wan_dit.h" /* wan_dit_probe_proj_l */
 #include "metrics.h"      /* ev_psnr, ev_ssim */
 
 typedef struct latents {
@@ -67,6 +68,18 @@ dit_status ev_compare_run(const ev_compare_opts *o, const ev_method *methods, in
     memset(res, 0, sizeof *res);
     int64_t shape[4];
     DIT_TRY(wan_t2v_latent_shape(o->width, o->height, o->frames, shape, err));
+    /* refuse SLA methods without proj_l before any work (the run would stop after dense) */
+    for (int m = 0; m < nm; m++) {
+        if (methods[m].policy.sparse.method != ATTN_METHOD_SLA) continue;
+        const char *dit = methods[m].dit[0] ? methods[m].dit : o->paths->dit;
+        int has = 0;
+        DIT_TRY(wan_dit_probe_proj_l(dit, &has, err));
+        if (!has)
+            return DIT_FAIL(err, DIT_ERR_MISSING,
+                            "method %s: attention 'sla' needs the per-layer proj_l weights, and the DiT %s has none: "
+                            "use an SLA fine-tuned checkpoint (transformer_sla/ beside the model) or another preset",
+                            methods[m].label, dit);
+    }
     if (mkdir(o->out_dir, 0755) != 0 && !io_path_is_dir(o->out_dir))
         return DIT_FAIL(err, DIT_ERR_IO, "cannot create the output folder %s", o->out_dir);
     const int cfg_on = o->guidance != 1.0;

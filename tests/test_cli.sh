@@ -50,5 +50,9 @@ expect 1 "too short for a safetensors header" -- "$BIN" info "$tmp/bad.safetenso
 expect 2 "does not exist (flag --out)" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --out "$tmp/nowhere/v.png"
 expect 2 "does not exist (flag --json)" -- "$BIN" bench --backend cpu --model "$DATA/pipe_tiny" --json "$tmp/nowhere/b.json"
 
+# compare refuses an SLA preset on a DiT without proj_l before running anything (no output folder)
+expect 1 "needs the per-layer proj_l weights, and the DiT" -- "$BIN" compare "a red circle" --model "$DATA/pipe_tiny" \
+  --attention sla-10 --out-dir "$tmp/cmp_sla" --no-cache
+if [ -e "$tmp/cmp_sla" ]; then fail=$((fail + 1)); echo "FAIL: compare created $tmp/cmp_sla before refusing"; else pass=$((pass + 1)); fi
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

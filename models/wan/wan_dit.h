@@ -71,6 +71,10 @@ dit_status wan_dit_init_random(const wan_config *cfg, dit_backend *be, uint64_t 
  * a model that has them already is left as it is. */
 dit_status wan_dit_add_random_proj_l(wan_dit *m, uint64_t seed, dit_err *err);
 
+/* Whether the DiT at path carries SLA proj_l weights (reads only the checkpoint's headers): lets a
+ * caller refuse an SLA run up front instead of after other work. */
+dit_status wan_dit_probe_proj_l(const char *path, int *has, dit_err *err);
+
 /* Resolve where a model's DiT lives: fills cfg_path and weights path
  * (directory or file) for either layout. */
 dit_status wan_dit_locate(const char *path, char *cfg_path, size_t cap1, char *weights_path, size_t cap2,

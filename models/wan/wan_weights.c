@@ -445,3 +445,18 @@ dit_status wan_dit_add_random_proj_l(wan_dit *m, uint64_t seed, dit_err *err) {
     m->has_proj_l = 1;
     return DIT_OK;
 }
+
+dit_status wan_dit_probe_proj_l(const char *path, int *has, dit_err *err) {
+    *has = 0;
+    char cfg_path[8192], wpath[8192];
+    DIT_TRY(wan_dit_locate(path, cfg_path, sizeof cfg_path, wpath, sizeof wpath, err));
+    io_weights *iw = NULL;
+    DIT_TRY(io_weights_open(wpath, "diffusion_pytorch_model", &iw, err));
+    for (int v = 0; v < N_PROJ_L_NAMES && !*has; v++) {
+        char nm[160];
+        snprintf(nm, sizeof nm, k_proj_l_names[v][0], 0);
+        *has = io_weights_find(iw, nm) != NULL;
+    }
+    io_weights_close(&iw);
+    return DIT_OK;
+}
