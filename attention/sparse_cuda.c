@@ -81,7 +81,8 @@ static dit_status check_d(dit_backend *be, const char *m, const dit_tensor *q, c
 }
 
 /* The block-sparse kernel to run: v4 (wgmma with softmax / P.V overlap) or v3 (wgmma) on sm_90a builds on
- * compute capability 9.x, else v2 (mma.sync).  0 = auto = v4 where available. */
+ * compute capability 9.x, else v2 (mma.sync).  0 = auto = v3 where available (v4 is opt-in: it fails
+ * its GPU tests, bench/NOTES.md). */
 static dit_status fa_launch(dit_backend *be, const attn_call *call, const sp_fa_params *fp) {
     int want = call->kernel;
     int sm90 = 0;
