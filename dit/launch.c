@@ -7,7 +7,10 @@
 #include <string.h>    /* memset, strerror */
 #include <sys/types.h> /* pid_t */
 #include <sys/wait.h>  /* waitpid */
-#include <unistd.h>    /* fork, _exit */
+#include <unistd.h>    /* fork, _exit, getppid */
+#ifdef __linux__
+#include <sys/prctl.h> /* prctl(PR_SET_PDEATHSIG) */
+#endif
 
 #define MSG_BYTES 1024
 
@@ -33,6 +36,9 @@ dit_status dit_launch_ranks(int size, dit_shm_world *world, dit_rank_fn fn, void
             return s;
         }
         if (p == 0) {
+#ifdef __linux__
+            prctl(PR_SET_PDEATHSIG, SIGKILL); /* a killed launcher takes its ranks with it (no orphan holds a GPU) */
+#endif
             dit_rank_ctx ctx = {r, size, world, dit_shm_world_scratch(world, NULL)};
             dit_err e;
             memset(&e, 0, sizeof e);
