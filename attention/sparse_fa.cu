@@ -19,6 +19,7 @@
 #include <math.h>
 
 #include "sparse_fa.cuh"
+#include "sparse_fa_common.cuh"
 #include "sparse_mma.cuh"
 
 using namespace sp;
@@ -29,26 +30,7 @@ namespace {
  * memory: half the ldmatrix traffic per MMA of v1's 8 warps x 16 rows), 2 CTAs per SM. */
 constexpr int BQ = 128, BKT = 64, WARPS = 4, THREADS = WARPS * 32, MT = 2;
 constexpr int SMEM_BYTES = (BQ * D + 4 * BKT * D) * 2 + BQ * 4; /* Q + 2x(K,V) tiles + den[] */
-
-__device__ __forceinline__ void qblock_range(const sp_fa_params &p, int i, int64_t &s, int64_t &e) {
-    if (i < p.nvb_q) {
-        s = (int64_t)i * BQ;
-        e = min(s + BQ, p.n_video);
-    } else {
-        s = p.n_video + (int64_t)(i - p.nvb_q) * BQ;
-        e = min(s + BQ, p.S);
-    }
-}
-
-__device__ __forceinline__ void kblock_range(const sp_fa_params &p, int j, int64_t &s, int64_t &e) {
-    if (j < p.nvb_k) {
-        s = (int64_t)j * p.bk;
-        e = min(s + p.bk, min(p.n_video, p.key_end));
-    } else {
-        s = p.n_video + (int64_t)(j - p.nvb_k) * p.bk;
-        e = min(s + p.bk, p.key_end);
-    }
-}
+static_assert(BQ == sp::FA_BQ, "query blocks are 128 rows (sparse_fa_common.cuh)");
 
 __global__ void __launch_bounds__(THREADS, 2) sparse_fa_kernel(const sp_fa_params p) {
     extern __shared__ __align__(128) unsigned char smem_raw[];
@@ -236,30 +218,8 @@ __global__ void __launch_bounds__(THREADS, 2) sparse_fa_kernel(const sp_fa_param
         /* phi(q) = softmax over d of each of this warp's 32 rows, written over its Q rows; den = phi(q).z */
         for (int rr = 0; rr < 32; rr++) {
             const int r = wrow + rr;
-            __nv_bfloat16 *row = Qs + swz(r, lane >> 1) + (lane & 1) * 4;
-            float x[4], mx = -INFINITY;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] = __bfloat162float(row[e]);
-                mx = fmaxf(mx, x[e]);
-            }
-            for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-            float sum = 0.0f;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] = __expf(x[e] - mx);
-                sum += x[e];
-            }
-            for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-            float dz = 0.0f;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] /= sum;
-                dz += x[e] * z[lane * 4 + e];
-                row[e] = __float2bfloat16_rn(x[e]);
-            }
-            for (int off = 16; off > 0; off >>= 1) dz += __shfl_xor_sync(0xffffffffu, dz, off);
-            if (lane == 0) den[r] = dz + p.eps;
+            const float dn = sla_phi_row(Qs + swz(r, lane >> 1) + (lane & 1) * 4, z, lane, p.eps);
+            if (lane == 0) den[r] = dn;
         }
         /* the K/V tiles are free (the loop ended with a barrier): load H' there */
         for (int i = tid; i < D * CHUNKS; i += THREADS) {

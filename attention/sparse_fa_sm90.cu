@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "sparse_fa.cuh"
+#include "sparse_fa_common.cuh"
 #include "sparse_mma.cuh"
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -30,6 +31,9 @@ using sp::cp_async16;
 using sp::cp_async_commit;
 using sp::cp_async_wait;
 using sp::fast_exp2;
+using sp::kblock_range;
+using sp::qblock_range;
+using sp::sla_phi_row;
 using sp::pack_bf16;
 using sp::smem_u32;
 
@@ -38,6 +42,7 @@ constexpr int HALF = BK * 128;                 /* bytes of one [128 rows x 64 co
 constexpr int TILE = 2 * HALF;                 /* bytes of a [128 x 128] bf16 tile */
 constexpr int SMEM_BYTES = 1024 + TILE * 5 + BQ * 4;    /* v3: align slack + Q + 2 x (K, V) + den */
 constexpr int SMEM_BYTES_V4 = 1024 + TILE * 7 + BQ * 4; /* v4: align slack + Q + 3 x (K, V) + den */
+static_assert(BQ == sp::FA_BQ, "query blocks are 128 rows (sparse_fa_common.cuh)");
 
 /* byte offset of 16-byte chunk cc (0..15) of row r in a [rows x 128] SW128 two-half tile */
 __device__ __forceinline__ uint32_t sw_off(int rows, int r, int cc) {
@@ -96,26 +101,6 @@ __device__ __forceinline__ void wgmma_ss_m64n128_tb(float *d, uint64_t da, uint6
 }
 #endif
 
-__device__ __forceinline__ void qblock_range(const sp_fa_params &p, int i, int64_t &s, int64_t &e) {
-    if (i < p.nvb_q) {
-        s = (int64_t)i * BQ;
-        e = min(s + BQ, p.n_video);
-    } else {
-        s = p.n_video + (int64_t)(i - p.nvb_q) * BQ;
-        e = min(s + BQ, p.S);
-    }
-}
-
-__device__ __forceinline__ void kblock_range(const sp_fa_params &p, int j, int64_t &s, int64_t &e) {
-    if (j < p.nvb_k) {
-        s = (int64_t)j * p.bk;
-        e = min(s + p.bk, min(p.n_video, p.key_end));
-    } else {
-        s = p.n_video + (int64_t)(j - p.nvb_k) * p.bk;
-        e = min(s + p.bk, p.key_end);
-    }
-}
-
 /* The two 64-row halves of key tile t: start token and number of real keys of each. */
 __device__ __forceinline__ void tile_halves(const sp_fa_params &p, const int *lut, int nsel, int t, int64_t ks[2],
                                             int kv[2]) {
@@ -157,6 +142,93 @@ __device__ __forceinline__ void load_kv_tile(unsigned char *dst, const __nv_bflo
     }
 }
 
+#ifdef SP_HAVE_WGMMA
+/* After the key loop (every wgmma waited for, every cp.async landed): normalise by the softmax sums,
+ * apply the epilogue (Rectified: R_i and c_i; SLA: phi(q) H' / (phi(q).z + eps) + b_l, reusing the Q
+ * tile and the first K stage) and store this thread's rows.  Shared by v3 and v4. */
+__device__ __forceinline__ void finish_block(const sp_fa_params &p, float (&o)[64], float l0, float l1, int h,
+                                             int row_id, int64_t q0, int qvalid, unsigned char *Qs,
+                                             unsigned char *Ks, float *den, uint32_t q_s, int tid) {
+    const int warp = tid >> 5, lane = tid & 31, wg = warp >> 2, wq = warp & 3;
+    const int64_t rs = (int64_t)p.H * D;
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
+    if (p.mode == SP_EPI_RECTIFIED) {
+        inv0 *= p.R[row_id];
+        inv1 *= p.R[row_id];
+    }
+#pragma unroll
+    for (int i = 0; i < 16; i++) {
+        o[4 * i] *= inv0, o[4 * i + 1] *= inv0;
+        o[4 * i + 2] *= inv1, o[4 * i + 3] *= inv1;
+    }
+    const int r0 = wg * 64 + wq * 16 + (lane >> 2), r1 = r0 + 8;
+    if (p.mode == SP_EPI_RECTIFIED) {
+        const float *c = p.c + (int64_t)row_id * D;
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            const int d = nt * 8 + 2 * (lane & 3);
+            const float c0 = c[d], c1 = c[d + 1];
+            o[4 * nt] += c0, o[4 * nt + 1] += c1;
+            o[4 * nt + 2] += c0, o[4 * nt + 3] += c1;
+        }
+    } else if (p.mode == SP_EPI_SLA || p.mode == SP_EPI_SLA_PER_BLOCK) {
+        const int64_t soff = p.mode == SP_EPI_SLA ? (int64_t)h : (int64_t)row_id;
+        const float *z = p.z + soff * D;
+        const __nv_bfloat16 *St = reinterpret_cast<const __nv_bfloat16 *>(p.state) + soff * D * D;
+        /* phi(q) over d for this warp's 16 rows, written over the Q tile; den = phi(q).z + eps */
+        for (int rr = 0; rr < 16; rr++) {
+            const int r = wg * 64 + wq * 16 + rr;
+            const int cc = lane >> 1; /* 16-byte chunk holding d = 4*lane .. 4*lane+3 */
+            __nv_bfloat16 *row = reinterpret_cast<__nv_bfloat16 *>(Qs + sw_off(BQ, r, cc)) + (lane & 1) * 4;
+            const float dn = sla_phi_row(row, z, lane, p.eps);
+            if (lane == 0) den[r] = dn;
+        }
+        for (int i = tid; i < D * 16; i += THREADS) {
+            int r = i >> 4, cc = i & 15;
+            cp_async16(Ks + sw_off(D, r, cc), St + (int64_t)r * D + cc * 8, 16);
+        }
+        cp_async_commit();
+        cp_async_wait<0>();
+        fence_async_smem();
+        __syncthreads();
+        float lin[64];
+        const uint32_t h_s = smem_u32(Ks);
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+            wgmma_ss_m64n128_tb(lin, desc_kmajor(q_s + (kk >> 2) * HALF + (kk & 3) * 32), desc_nmajor(h_s + kk * 2048, HALF),
+                                kk > 0);
+        wg_commit();
+        wg_wait0();
+        acc_fence(lin);
+        const float id0 = 1.0f / den[r0], id1 = 1.0f / den[r1];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            const int d = nt * 8 + 2 * (lane & 3);
+            const float b0 = p.bl[d], b1 = p.bl[d + 1];
+            o[4 * nt] += lin[4 * nt] * id0 + b0;
+            o[4 * nt + 1] += lin[4 * nt + 1] * id0 + b1;
+            o[4 * nt + 2] += lin[4 * nt + 2] * id1 + b0;
+            o[4 * nt + 3] += lin[4 * nt + 3] * id1 + b1;
+        }
+    }
+    __nv_bfloat16 *Og = reinterpret_cast<__nv_bfloat16 *>(p.o) + (int64_t)h * D;
+#pragma unroll
+    for (int nt = 0; nt < 16; nt++) {
+        const int d = nt * 8 + 2 * (lane & 3);
+        if (r0 < qvalid)
+            *reinterpret_cast<__nv_bfloat162 *>(Og + (q0 + r0) * rs + d) = __floats2bfloat162_rn(o[4 * nt], o[4 * nt + 1]);
+        if (r1 < qvalid)
+            *reinterpret_cast<__nv_bfloat162 *>(Og + (q0 + r1) * rs + d) =
+                __floats2bfloat162_rn(o[4 * nt + 2], o[4 * nt + 3]);
+    }
+}
+#endif
+
 __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_params p) {
 #ifdef SP_HAVE_WGMMA
     extern __shared__ unsigned char smem_raw[];
@@ -165,7 +237,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_
     float *den = reinterpret_cast<float *>(base + 5 * TILE);
 
     const int qb = blockIdx.x, h = blockIdx.y;
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2, wq = warp & 3;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
     const int64_t rs = (int64_t)p.H * D;
     const __nv_bfloat16 *Qg = reinterpret_cast<const __nv_bfloat16 *>(p.q) + (int64_t)h * D;
     const __nv_bfloat16 *Kg = reinterpret_cast<const __nv_bfloat16 *>(p.k) + (int64_t)h * D;
@@ -273,102 +345,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_
     cp_async_wait<0>();
     __syncthreads();
 
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
-    float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
-    if (p.mode == SP_EPI_RECTIFIED) {
-        inv0 *= p.R[row_id];
-        inv1 *= p.R[row_id];
-    }
-#pragma unroll
-    for (int i = 0; i < 16; i++) {
-        o[4 * i] *= inv0, o[4 * i + 1] *= inv0;
-        o[4 * i + 2] *= inv1, o[4 * i + 3] *= inv1;
-    }
-    const int r0 = wg * 64 + wq * 16 + (lane >> 2), r1 = r0 + 8;
-    if (p.mode == SP_EPI_RECTIFIED) {
-        const float *c = p.c + (int64_t)row_id * D;
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-            const int d = nt * 8 + 2 * (lane & 3);
-            const float c0 = c[d], c1 = c[d + 1];
-            o[4 * nt] += c0, o[4 * nt + 1] += c1;
-            o[4 * nt + 2] += c0, o[4 * nt + 3] += c1;
-        }
-    } else if (p.mode == SP_EPI_SLA || p.mode == SP_EPI_SLA_PER_BLOCK) {
-        const int64_t soff = p.mode == SP_EPI_SLA ? (int64_t)h : (int64_t)row_id;
-        const float *z = p.z + soff * D;
-        const __nv_bfloat16 *St = reinterpret_cast<const __nv_bfloat16 *>(p.state) + soff * D * D;
-        /* phi(q) over d for this warp's 16 rows, written over the Q tile; den = phi(q).z + eps */
-        for (int rr = 0; rr < 16; rr++) {
-            const int r = wg * 64 + wq * 16 + rr;
-            const int cc = lane >> 1; /* 16-byte chunk holding d = 4*lane .. 4*lane+3 */
-            __nv_bfloat16 *row = reinterpret_cast<__nv_bfloat16 *>(Qs + sw_off(BQ, r, cc)) + (lane & 1) * 4;
-            float x[4], mx = -INFINITY;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] = __bfloat162float(row[e]);
-                mx = fmaxf(mx, x[e]);
-            }
-            for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-            float sum = 0.0f;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] = __expf(x[e] - mx);
-                sum += x[e];
-            }
-            for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-            float dz = 0.0f;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] /= sum;
-                dz += x[e] * z[lane * 4 + e];
-                row[e] = __float2bfloat16_rn(x[e]);
-            }
-            for (int off = 16; off > 0; off >>= 1) dz += __shfl_xor_sync(0xffffffffu, dz, off);
-            if (lane == 0) den[r] = dz + p.eps;
-        }
-        for (int i = tid; i < D * 16; i += THREADS) {
-            int r = i >> 4, cc = i & 15;
-            cp_async16(Ks + sw_off(D, r, cc), St + (int64_t)r * D + cc * 8, 16);
-        }
-        cp_async_commit();
-        cp_async_wait<0>();
-        fence_async_smem();
-        __syncthreads();
-        float lin[64];
-        const uint32_t h_s = smem_u32(Ks);
-        wg_fence();
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-            wgmma_ss_m64n128_tb(lin, desc_kmajor(q_s + (kk >> 2) * HALF + (kk & 3) * 32), desc_nmajor(h_s + kk * 2048, HALF),
-                                kk > 0);
-        wg_commit();
-        wg_wait0();
-        acc_fence(lin);
-        const float id0 = 1.0f / den[r0], id1 = 1.0f / den[r1];
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-            const int d = nt * 8 + 2 * (lane & 3);
-            const float b0 = p.bl[d], b1 = p.bl[d + 1];
-            o[4 * nt] += lin[4 * nt] * id0 + b0;
-            o[4 * nt + 1] += lin[4 * nt + 1] * id0 + b1;
-            o[4 * nt + 2] += lin[4 * nt + 2] * id1 + b0;
-            o[4 * nt + 3] += lin[4 * nt + 3] * id1 + b1;
-        }
-    }
-    __nv_bfloat16 *Og = reinterpret_cast<__nv_bfloat16 *>(p.o) + (int64_t)h * D;
-#pragma unroll
-    for (int nt = 0; nt < 16; nt++) {
-        const int d = nt * 8 + 2 * (lane & 3);
-        if (r0 < qvalid)
-            *reinterpret_cast<__nv_bfloat162 *>(Og + (q0 + r0) * rs + d) = __floats2bfloat162_rn(o[4 * nt], o[4 * nt + 1]);
-        if (r1 < qvalid)
-            *reinterpret_cast<__nv_bfloat162 *>(Og + (q0 + r1) * rs + d) =
-                __floats2bfloat162_rn(o[4 * nt + 2], o[4 * nt + 3]);
-    }
+    finish_block(p, o, l0, l1, h, row_id, q0, qvalid, Qs, Ks, den, q_s, tid);
 #endif
 }
 
@@ -381,7 +358,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_
     float *den = reinterpret_cast<float *>(base + 7 * TILE);
 
     const int qb = blockIdx.x, h = blockIdx.y;
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2, wq = warp & 3;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
     const int64_t rs = (int64_t)p.H * D;
     const __nv_bfloat16 *Qg = reinterpret_cast<const __nv_bfloat16 *>(p.q) + (int64_t)h * D;
     const __nv_bfloat16 *Kg = reinterpret_cast<const __nv_bfloat16 *>(p.k) + (int64_t)h * D;
@@ -509,102 +486,7 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_
     cp_async_wait<0>();
     __syncthreads();
 
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
-    float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
-    if (p.mode == SP_EPI_RECTIFIED) {
-        inv0 *= p.R[row_id];
-        inv1 *= p.R[row_id];
-    }
-#pragma unroll
-    for (int i = 0; i < 16; i++) {
-        o[4 * i] *= inv0, o[4 * i + 1] *= inv0;
-        o[4 * i + 2] *= inv1, o[4 * i + 3] *= inv1;
-    }
-    const int r0 = wg * 64 + wq * 16 + (lane >> 2), r1 = r0 + 8;
-    if (p.mode == SP_EPI_RECTIFIED) {
-        const float *c = p.c + (int64_t)row_id * D;
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-            const int d = nt * 8 + 2 * (lane & 3);
-            const float c0 = c[d], c1 = c[d + 1];
-            o[4 * nt] += c0, o[4 * nt + 1] += c1;
-            o[4 * nt + 2] += c0, o[4 * nt + 3] += c1;
-        }
-    } else if (p.mode == SP_EPI_SLA || p.mode == SP_EPI_SLA_PER_BLOCK) {
-        const int64_t soff = p.mode == SP_EPI_SLA ? (int64_t)h : (int64_t)row_id;
-        const float *z = p.z + soff * D;
-        const __nv_bfloat16 *St = reinterpret_cast<const __nv_bfloat16 *>(p.state) + soff * D * D;
-        /* phi(q) over d for this warp's 16 rows, written over the Q tile; den = phi(q).z + eps */
-        for (int rr = 0; rr < 16; rr++) {
-            const int r = wg * 64 + wq * 16 + rr;
-            const int cc = lane >> 1; /* 16-byte chunk holding d = 4*lane .. 4*lane+3 */
-            __nv_bfloat16 *row = reinterpret_cast<__nv_bfloat16 *>(Qs + sw_off(BQ, r, cc)) + (lane & 1) * 4;
-            float x[4], mx = -INFINITY;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] = __bfloat162float(row[e]);
-                mx = fmaxf(mx, x[e]);
-            }
-            for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-            float sum = 0.0f;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] = __expf(x[e] - mx);
-                sum += x[e];
-            }
-            for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-            float dz = 0.0f;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] /= sum;
-                dz += x[e] * z[lane * 4 + e];
-                row[e] = __float2bfloat16_rn(x[e]);
-            }
-            for (int off = 16; off > 0; off >>= 1) dz += __shfl_xor_sync(0xffffffffu, dz, off);
-            if (lane == 0) den[r] = dz + p.eps;
-        }
-        for (int i = tid; i < D * 16; i += THREADS) {
-            int r = i >> 4, cc = i & 15;
-            cp_async16(Ks + sw_off(D, r, cc), St + (int64_t)r * D + cc * 8, 16);
-        }
-        cp_async_commit();
-        cp_async_wait<0>();
-        fence_async_smem();
-        __syncthreads();
-        float lin[64];
-        const uint32_t h_s = smem_u32(Ks);
-        wg_fence();
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-            wgmma_ss_m64n128_tb(lin, desc_kmajor(q_s + (kk >> 2) * HALF + (kk & 3) * 32), desc_nmajor(h_s + kk * 2048, HALF),
-                                kk > 0);
-        wg_commit();
-        wg_wait0();
-        acc_fence(lin);
-        const float id0 = 1.0f / den[r0], id1 = 1.0f / den[r1];
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-            const int d = nt * 8 + 2 * (lane & 3);
-            const float b0 = p.bl[d], b1 = p.bl[d + 1];
-            o[4 * nt] += lin[4 * nt] * id0 + b0;
-            o[4 * nt + 1] += lin[4 * nt + 1] * id0 + b1;
-            o[4 * nt + 2] += lin[4 * nt + 2] * id1 + b0;
-            o[4 * nt + 3] += lin[4 * nt + 3] * id1 + b1;
-        }
-    }
-    __nv_bfloat16 *Og = reinterpret_cast<__nv_bfloat16 *>(p.o) + (int64_t)h * D;
-#pragma unroll
-    for (int nt = 0; nt < 16; nt++) {
-        const int d = nt * 8 + 2 * (lane & 3);
-        if (r0 < qvalid)
-            *reinterpret_cast<__nv_bfloat162 *>(Og + (q0 + r0) * rs + d) = __floats2bfloat162_rn(o[4 * nt], o[4 * nt + 1]);
-        if (r1 < qvalid)
-            *reinterpret_cast<__nv_bfloat162 *>(Og + (q0 + r1) * rs + d) =
-                __floats2bfloat162_rn(o[4 * nt + 2], o[4 * nt + 3]);
-    }
+    finish_block(p, o, l0, l1, h, row_id, q0, qvalid, Qs, Ks, den, q_s, tid);
 #endif
 }
 

@@ -12,7 +12,6 @@
 #include <stdlib.h> /* malloc, qsort */
 #include <string.h> /* strcmp */
 #include <time.h>   /* clock_gettime */
-#include <unistd.h> /* sysconf */
 
 #include "../dit/launch.h"            /* dit_launch_ranks, dit_parallel_* */
 #include "../io/safetensors_write.h"  /* io_safetensors_write */
@@ -54,12 +53,7 @@ static dit_status rank_main(const dit_rank_ctx *ctx, void *user, dit_err *err) {
     const job *j = user;
     const int rank = ctx->rank, P = ctx->size;
     dit_backend *be = NULL;
-    if (!strcmp(j->backend, "cpu")) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        DIT_TRY(dit_backend_cpu_create(cores / P > 1 ? (int)(cores / P) : 1, &be, err));
-    } else {
-        DIT_TRY(dit_backend_cuda_create(rank, &be, err));
-    }
+    DIT_TRY(dit_rank_backend(j->backend, ctx, &be, err));
     dit_comm *world = NULL, *sp = NULL, *cg = NULL;
     wan_dit *m = NULL;
     wan_run run;

@@ -14,4 +14,14 @@ int cli_fail(const char *msg);
 int cli_parse_int(const char *flag, const char *val, long long lo, long long hi, long long *out);
 int cli_parse_float(const char *flag, const char *val, double lo, double hi, double *out);
 
+/* The run-shape flags generate, compare and bench share: --size WxH (or W*H), --frames N, --steps N,
+ * --seed N, --shift X.  Callers set their defaults first. */
+typedef struct cli_run_flags {
+    long long W, H, frames, steps, seed;
+    double shift;
+} cli_run_flags;
+/* If `a` is one of those flags, parse its value `v` into f: returns 1 (consumed a value), -1 after
+ * printing an error naming the flag, 0 when `a` is not one of them. */
+int cli_run_flag(const char *a, const char *v, cli_run_flags *f);
+
 #endif

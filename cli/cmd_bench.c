@@ -31,12 +31,12 @@ static void usage(FILE *f) {
 int cmd_bench(int argc, char **argv) {
     const char *list = "rectified-wan,rectified-90,sla-10,sla-5", *config = "1.3B", *model = NULL;
     const char *backend = "cuda", *json = NULL;
-    long long W = 832, H = 480, frames = 81, steps = 50, warmup = 1, repeat = 3, seed = 0;
-    double shift = 5;
+    cli_run_flags rf = {832, 480, 81, 50, 0, 5}; /* Wan2.1 480p x 81, 50 steps, shift 5 */
+    long long warmup = 1, repeat = 3;
     int cfg = 1, all_steps = 0, per_layer = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 1;
+        int takes = 1, run_flag;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -52,27 +52,20 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--backend")) backend = v;
         else if (!strcmp(a, "--json")) json = v;
-        else if (!strcmp(a, "--size")) {
-            if (sscanf(v, "%lldx%lld", &W, &H) != 2)
-                return fprintf(stderr, "spadit: error: --size expects WxH, got '%s'\n", v), 2;
-        } else if (!strcmp(a, "--frames")) {
-            if (!cli_parse_int(a, v, 1, 1001, &frames)) return 2;
-        } else if (!strcmp(a, "--steps")) {
-            if (!cli_parse_int(a, v, 1, 1000, &steps)) return 2;
+        else if ((run_flag = cli_run_flag(a, v, &rf)) != 0) {
+            if (run_flag < 0) return 2;
         } else if (!strcmp(a, "--warmup")) {
             if (!cli_parse_int(a, v, 0, 100, &warmup)) return 2;
         } else if (!strcmp(a, "--repeat")) {
             if (!cli_parse_int(a, v, 1, 100, &repeat)) return 2;
-        } else if (!strcmp(a, "--seed")) {
-            if (!cli_parse_int(a, v, 0, (long long)1 << 62, &seed)) return 2;
-        } else if (!strcmp(a, "--shift")) {
-            if (!cli_parse_float(a, v, 0.01, 100, &shift)) return 2;
         } else {
             fprintf(stderr, "spadit: error: unknown argument '%s' for bench (see spadit bench --help)\n", a);
             return 2;
         }
         i += takes;
     }
+    const long long W = rf.W, H = rf.H, frames = rf.frames, steps = rf.steps, seed = rf.seed;
+    const double shift = rf.shift;
     dit_err err = {0};
     int64_t shape[4];
     if (wan_t2v_latent_shape((int)W, (int)H, (int)frames, shape, &err) != DIT_OK) return cli_fail(err.msg);

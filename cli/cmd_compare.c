@@ -31,12 +31,13 @@ static void usage(FILE *f) {
 int cmd_compare(int argc, char **argv) {
     const char *model = DEFAULT_MODEL, *prompt = NULL, *neg = NULL, *list = NULL, *out_dir = "compare_out";
     const char *backend = "cpu", *cache_dir = NULL, *sampler = NULL;
-    long long W = 0, H = 0, frames = 0, steps = 0, seed = 0, shadow = 2, amp = 4;
-    double shift = -1, guidance = -1;
+    cli_run_flags rf = {0, 0, 0, 0, 0, -1}; /* 0 / -1: the model's defaults */
+    long long shadow = 2, amp = 4;
+    double guidance = -1;
     int quiet = 0, no_cache = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 1;
+        int takes = 1, run_flag;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -47,6 +48,8 @@ int cmd_compare(int argc, char **argv) {
         } else if (a[0] == '-' && a[1] == '-' && !v) {
             fprintf(stderr, "spadit: error: %s needs a value (see spadit compare --help)\n", a);
             return 2;
+        } else if ((run_flag = cli_run_flag(a, v, &rf)) != 0) {
+            if (run_flag < 0) return 2;
         } else if (!strcmp(a, "--attention")) list = v;
         else if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--out-dir")) out_dir = v;
@@ -54,20 +57,10 @@ int cmd_compare(int argc, char **argv) {
         else if (!strcmp(a, "--backend")) backend = v;
         else if (!strcmp(a, "--cache-dir")) cache_dir = v;
         else if (!strcmp(a, "--sampler")) sampler = v;
-        else if (!strcmp(a, "--size")) {
-            if (sscanf(v, "%lldx%lld", &W, &H) != 2) return fprintf(stderr, "spadit: error: --size expects WxH, got '%s'\n", v), 2;
-        } else if (!strcmp(a, "--frames")) {
-            if (!cli_parse_int(a, v, 1, 1001, &frames)) return 2;
-        } else if (!strcmp(a, "--steps")) {
-            if (!cli_parse_int(a, v, 1, 1000, &steps)) return 2;
-        } else if (!strcmp(a, "--seed")) {
-            if (!cli_parse_int(a, v, 0, (long long)1 << 62, &seed)) return 2;
-        } else if (!strcmp(a, "--shadow-steps")) {
+        else if (!strcmp(a, "--shadow-steps")) {
             if (!cli_parse_int(a, v, 0, 1000, &shadow)) return 2;
         } else if (!strcmp(a, "--amplify")) {
             if (!cli_parse_int(a, v, 1, 100, &amp)) return 2;
-        } else if (!strcmp(a, "--shift")) {
-            if (!cli_parse_float(a, v, 0.01, 100, &shift)) return 2;
         } else if (!strcmp(a, "--guidance")) {
             if (!cli_parse_float(a, v, 0, 50, &guidance)) return 2;
         } else if (a[0] == '-' && a[1]) {
@@ -81,6 +74,8 @@ int cmd_compare(int argc, char **argv) {
         }
         i += takes;
     }
+    const long long W = rf.W, H = rf.H, frames = rf.frames, steps = rf.steps, seed = rf.seed;
+    const double shift = rf.shift;
     if (!prompt || !list) {
         fprintf(stderr, "spadit: error: compare needs a PROMPT and --attention PRESET[,PRESET...]\n");
         usage(stderr);

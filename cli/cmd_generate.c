@@ -14,7 +14,6 @@
 #include "../dit/launch.h"     /* dit_launch_ranks, dit_shm_world */
 #include "cli.h"
 
-#include <unistd.h> /* sysconf */
 
 #ifndef SPADIT_SOURCE_DIR
 #define SPADIT_SOURCE_DIR "."
@@ -143,16 +142,7 @@ static void slug(const char *prompt, char *out, size_t cap) {
 static dit_status run_rank(const gen_job *j, const dit_rank_ctx *ctx, dit_err *err) {
     const int rank = ctx ? ctx->rank : 0, P = ctx ? ctx->size : 1;
     dit_backend *be = NULL;
-    dit_status s;
-    if (P > 1 && !strcmp(j->backend, "cpu")) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        s = dit_backend_cpu_create(cores / P > 1 ? (int)(cores / P) : 1, &be, err);
-    } else if (P > 1) {
-        s = dit_backend_cuda_create(rank, &be, err);
-        if (s != DIT_OK) dit_err_wrap(err, "rank %d needs GPU %d", rank, rank);
-    } else {
-        s = dit_backend_create(j->backend, &be, err);
-    }
+    dit_status s = dit_rank_backend(j->backend, ctx, &be, err);
     if (s != DIT_OK) return s;
     dit_comm *world = NULL, *sp = NULL, *cfgg = NULL;
     if (P > 1) s = dit_parallel_comms(ctx, j->cfg_degree, be, &world, &sp, &cfgg, err);
@@ -205,8 +195,9 @@ static dit_status launch_ranks(const gen_job *j, dit_err *err) {
 int cmd_generate(int argc, char **argv) {
     const char *model = DEFAULT_MODEL, *prompt = NULL, *neg = NULL, *preset = "dense", *dit = NULL;
     const char *backend = "cpu", *out = NULL, *cache_dir = NULL, *save_latent = NULL, *sampler = NULL;
-    long long W = 0, H = 0, frames = 0, steps = 0, seed = 0, fps = 0, crf = -1;
-    double shift = -1, guidance = -1;
+    cli_run_flags rf = {0, 0, 0, 0, 0, -1}; /* 0 / -1: the model's defaults */
+    long long fps = 0, crf = -1;
+    double guidance = -1;
     int no_cache = 0, tiling = 1, quiet = 0, cfg_parallel = -1;
     long long ranks = 1;
     for (int i = 1; i < argc; i++) {
@@ -216,36 +207,22 @@ int cmd_generate(int argc, char **argv) {
         fprintf(stderr, "spadit: error: %s needs a value (see spadit generate --help)\n", a); \
         return 2;                                                                       \
     }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        int run_flag = cli_run_flag(a, v, &rf);
+        if (run_flag < 0) return 2;
+        if (run_flag > 0) {
+            i++;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--model")) {
             NEED_VALUE model = v, i++;
         } else if (!strcmp(a, "--negative-prompt")) {
             NEED_VALUE neg = v, i++;
-        } else if (!strcmp(a, "--size")) {
-            NEED_VALUE if (sscanf(v, "%lldx%lld", &W, &H) != 2 && sscanf(v, "%lld*%lld", &W, &H) != 2) {
-                fprintf(stderr, "spadit: error: --size expects WxH (e.g. 832x480), got '%s'\n", v);
-                return 2;
-            }
-            i++;
-        } else if (!strcmp(a, "--frames")) {
-            if (!cli_parse_int(a, v, 1, 1001, &frames)) return 2;
-            i++;
-        } else if (!strcmp(a, "--steps")) {
-            if (!cli_parse_int(a, v, 1, 1000, &steps)) return 2;
-            i++;
-        } else if (!strcmp(a, "--seed")) {
-            if (!cli_parse_int(a, v, 0, (long long)1 << 62, &seed)) return 2;
-            i++;
         } else if (!strcmp(a, "--fps")) {
             if (!cli_parse_int(a, v, 1, 240, &fps)) return 2;
             i++;
         } else if (!strcmp(a, "--crf")) {
             if (!cli_parse_int(a, v, 0, 63, &crf)) return 2;
-            i++;
-        } else if (!strcmp(a, "--shift")) {
-            if (!cli_parse_float(a, v, 0.01, 100, &shift)) return 2;
             i++;
         } else if (!strcmp(a, "--guidance")) {
             if (!cli_parse_float(a, v, 0, 50, &guidance)) return 2;
@@ -294,6 +271,8 @@ int cmd_generate(int argc, char **argv) {
             return 2;
         }
     }
+    const long long W = rf.W, H = rf.H, frames = rf.frames, steps = rf.steps, seed = rf.seed;
+    const double shift = rf.shift;
     if (!prompt || !prompt[0]) {
         fprintf(stderr, "spadit: error: no prompt given\n");
         usage(stderr);

@@ -57,6 +57,21 @@ int cli_parse_float(const char *flag, const char *val, double lo, double hi, dou
     return 1;
 }
 
+int cli_run_flag(const char *a, const char *v, cli_run_flags *f) {
+    if (!strcmp(a, "--size")) {
+        if (!v || (sscanf(v, "%lldx%lld", &f->W, &f->H) != 2 && sscanf(v, "%lld*%lld", &f->W, &f->H) != 2)) {
+            fprintf(stderr, "spadit: error: --size expects WxH (e.g. 832x480), got '%s'\n", v ? v : "nothing");
+            return -1;
+        }
+        return 1;
+    }
+    if (!strcmp(a, "--frames")) return cli_parse_int(a, v, 1, 1001, &f->frames) ? 1 : -1;
+    if (!strcmp(a, "--steps")) return cli_parse_int(a, v, 1, 1000, &f->steps) ? 1 : -1;
+    if (!strcmp(a, "--seed")) return cli_parse_int(a, v, 0, (long long)1 << 62, &f->seed) ? 1 : -1;
+    if (!strcmp(a, "--shift")) return cli_parse_float(a, v, 0.01, 100, &f->shift) ? 1 : -1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);

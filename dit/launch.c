@@ -4,10 +4,10 @@
 #include <errno.h>     /* errno, EINTR */
 #include <signal.h>    /* kill, SIGKILL */
 #include <stdio.h>     /* fflush, snprintf */
-#include <string.h>    /* memset, strerror */
+#include <string.h>    /* memset, strerror, strcmp */
 #include <sys/types.h> /* pid_t */
 #include <sys/wait.h>  /* waitpid */
-#include <unistd.h>    /* fork, _exit, getppid */
+#include <unistd.h>    /* fork, _exit, sysconf */
 #ifdef __linux__
 #include <sys/prctl.h> /* prctl(PR_SET_PDEATHSIG) */
 #endif
@@ -126,4 +126,15 @@ dit_status dit_parallel_comms(const dit_rank_ctx *ctx, int cfg_degree, dit_backe
     if (u > 1) DIT_TRY(dit_comm_nccl_split(*world, r / u, r % u, sp, err));
     if (c == 2) DIT_TRY(dit_comm_nccl_split(*world, r % u, r / u, cfg, err));
     return DIT_OK;
+}
+
+dit_status dit_rank_backend(const char *name, const dit_rank_ctx *ctx, dit_backend **out, dit_err *err) {
+    if (!ctx || ctx->size == 1) return dit_backend_create(name, out, err);
+    if (!strcmp(name, "cpu")) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        return dit_backend_cpu_create(cores / ctx->size > 1 ? (int)(cores / ctx->size) : 1, out, err);
+    }
+    dit_status s = dit_backend_cuda_create(ctx->rank, out, err);
+    if (s != DIT_OK) dit_err_wrap(err, "rank %d needs GPU %d", ctx->rank, ctx->rank);
+    return s;
 }

@@ -53,3 +53,54 @@ dit_status dit_check_linear(dit_backend *be, const dit_tensor *out, const dit_te
     }
     return DIT_OK;
 }
+
+dit_status dit_check_vec(dit_backend *be, const char *op, const char *name, const dit_tensor *v, int64_t C) {
+    if (!v) return DIT_OK;
+    DIT_TRY(dit_check_operand(be, op, name, v, DIT_MASK(DIT_DTYPE_F32)));
+    return dit_check_numel(be, op, name, v, C);
+}
+
+dit_status dit_check_layer_norm(dit_backend *be, const dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
+                                const dit_tensor *beta, const dit_tensor *scale, const dit_tensor *shift,
+                                unsigned x_mask, unsigned out_mask) {
+    DIT_TRY(dit_check_operand(be, "layer_norm", "x", x, x_mask));
+    DIT_TRY(dit_check_operand(be, "layer_norm", "out", out, out_mask));
+    DIT_TRY(dit_check_same_shape(be, "layer_norm", "out", out, "x", x));
+    const int64_t C = dit_tensor_cols(x);
+    DIT_TRY(dit_check_vec(be, "layer_norm", "gamma", gamma, C));
+    DIT_TRY(dit_check_vec(be, "layer_norm", "beta", beta, C));
+    DIT_TRY(dit_check_vec(be, "layer_norm", "scale", scale, C));
+    return dit_check_vec(be, "layer_norm", "shift", shift, C);
+}
+
+dit_status dit_check_rms_norm(dit_backend *be, const dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
+                              unsigned x_mask, unsigned out_mask) {
+    DIT_TRY(dit_check_operand(be, "rms_norm", "x", x, x_mask));
+    DIT_TRY(dit_check_operand(be, "rms_norm", "out", out, out_mask));
+    DIT_TRY(dit_check_same_shape(be, "rms_norm", "out", out, "x", x));
+    return dit_check_vec(be, "rms_norm", "gamma", gamma, dit_tensor_cols(x));
+}
+
+dit_status dit_check_gated_add(dit_backend *be, const dit_tensor *x, const dit_tensor *y, const dit_tensor *gate,
+                               unsigned y_mask) {
+    DIT_TRY(dit_check_operand(be, "gated_add", "x", x, DIT_MASK(DIT_DTYPE_F32)));
+    DIT_TRY(dit_check_operand(be, "gated_add", "y", y, y_mask));
+    DIT_TRY(dit_check_same_shape(be, "gated_add", "x", x, "y", y));
+    return dit_check_vec(be, "gated_add", "gate", gate, dit_tensor_cols(x));
+}
+
+dit_status dit_check_unary(dit_backend *be, const char *op, const dit_tensor *out, const dit_tensor *x,
+                           unsigned x_mask) {
+    DIT_TRY(dit_check_operand(be, op, "x", x, x_mask));
+    DIT_TRY(dit_check_operand(be, op, "out", out, DIT_MASK(x->dtype)));
+    return dit_check_numel(be, op, "out", out, dit_tensor_numel(x));
+}
+
+dit_status dit_check_binary(dit_backend *be, const char *op, const dit_tensor *out, const dit_tensor *a,
+                            const dit_tensor *b, unsigned a_mask) {
+    DIT_TRY(dit_check_operand(be, op, "a", a, a_mask));
+    DIT_TRY(dit_check_operand(be, op, "b", b, DIT_MASK(a->dtype)));
+    DIT_TRY(dit_check_operand(be, op, "out", out, DIT_MASK(a->dtype)));
+    DIT_TRY(dit_check_numel(be, op, "b", b, dit_tensor_numel(a)));
+    return dit_check_numel(be, op, "out", out, dit_tensor_numel(a));
+}

@@ -120,22 +120,10 @@ static dit_status cpu_linear(dit_backend *be, dit_tensor *out, const dit_tensor 
     return DIT_OK;
 }
 
-static dit_status check_vec(dit_backend *be, const char *op, const char *name, const dit_tensor *v, int64_t C) {
-    if (!v) return DIT_OK;
-    DIT_TRY(dit_check_operand(be, op, name, v, F32));
-    return dit_check_numel(be, op, name, v, C);
-}
-
 static dit_status cpu_layer_norm(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
                                  const dit_tensor *beta, const dit_tensor *scale, const dit_tensor *shift, float eps) {
-    DIT_TRY(dit_check_operand(be, "layer_norm", "x", x, F32));
-    DIT_TRY(dit_check_operand(be, "layer_norm", "out", out, F32));
-    DIT_TRY(dit_check_same_shape(be, "layer_norm", "out", out, "x", x));
+    DIT_TRY(dit_check_layer_norm(be, out, x, gamma, beta, scale, shift, F32, F32));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
-    DIT_TRY(check_vec(be, "layer_norm", "gamma", gamma, C));
-    DIT_TRY(check_vec(be, "layer_norm", "beta", beta, C));
-    DIT_TRY(check_vec(be, "layer_norm", "scale", scale, C));
-    DIT_TRY(check_vec(be, "layer_norm", "shift", shift, C));
     const float *g = gamma ? gamma->data : NULL, *bt = beta ? beta->data : NULL;
     const float *sc = scale ? scale->data : NULL, *sh = shift ? shift->data : NULL;
 #pragma omp parallel for schedule(static)
@@ -162,11 +150,8 @@ static dit_status cpu_layer_norm(dit_backend *be, dit_tensor *out, const dit_ten
 
 static dit_status cpu_rms_norm(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
                                float eps) {
-    DIT_TRY(dit_check_operand(be, "rms_norm", "x", x, F32));
-    DIT_TRY(dit_check_operand(be, "rms_norm", "out", out, F32));
-    DIT_TRY(dit_check_same_shape(be, "rms_norm", "out", out, "x", x));
+    DIT_TRY(dit_check_rms_norm(be, out, x, gamma, F32, F32));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
-    DIT_TRY(check_vec(be, "rms_norm", "gamma", gamma, C));
     const float *g = gamma ? gamma->data : NULL;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < M; i++) {
@@ -205,11 +190,8 @@ static dit_status cpu_rope(dit_backend *be, dit_tensor *x, const dit_tensor *tab
 }
 
 static dit_status cpu_gated_add(dit_backend *be, dit_tensor *x, const dit_tensor *y, const dit_tensor *gate) {
-    DIT_TRY(dit_check_operand(be, "gated_add", "x", x, F32));
-    DIT_TRY(dit_check_operand(be, "gated_add", "y", y, F32));
-    DIT_TRY(dit_check_same_shape(be, "gated_add", "x", x, "y", y));
+    DIT_TRY(dit_check_gated_add(be, x, y, gate, F32));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
-    DIT_TRY(check_vec(be, "gated_add", "gate", gate, C));
     const float *g = gate ? gate->data : NULL;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < M; i++) {
@@ -221,9 +203,7 @@ static dit_status cpu_gated_add(dit_backend *be, dit_tensor *x, const dit_tensor
 }
 
 static dit_status cpu_activation(dit_backend *be, dit_tensor *out, const dit_tensor *x, dit_act act) {
-    DIT_TRY(dit_check_operand(be, "activation", "x", x, F32));
-    DIT_TRY(dit_check_operand(be, "activation", "out", out, F32));
-    DIT_TRY(dit_check_numel(be, "activation", "out", out, dit_tensor_numel(x)));
+    DIT_TRY(dit_check_unary(be, "activation", out, x, F32));
     int64_t n = dit_tensor_numel(x);
     const float *xi = x->data;
     float *o = out->data;
@@ -234,11 +214,7 @@ static dit_status cpu_activation(dit_backend *be, dit_tensor *out, const dit_ten
 
 static dit_status cpu_binary(dit_backend *be, const char *op, dit_tensor *out, const dit_tensor *a,
                              const dit_tensor *b, int mul) {
-    DIT_TRY(dit_check_operand(be, op, "a", a, F32));
-    DIT_TRY(dit_check_operand(be, op, "b", b, F32));
-    DIT_TRY(dit_check_operand(be, op, "out", out, F32));
-    DIT_TRY(dit_check_numel(be, op, "b", b, dit_tensor_numel(a)));
-    DIT_TRY(dit_check_numel(be, op, "out", out, dit_tensor_numel(a)));
+    DIT_TRY(dit_check_binary(be, op, out, a, b, F32));
     int64_t n = dit_tensor_numel(a);
     const float *pa = a->data, *pb = b->data;
     float *o = out->data;

@@ -177,22 +177,10 @@ static dit_status cuda_convert(dit_backend *be, dit_tensor *dst, const dit_tenso
     return DIT_OK;
 }
 
-static dit_status check_vec(dit_backend *be, const char *op, const char *name, const dit_tensor *v, int64_t C) {
-    if (!v) return DIT_OK;
-    DIT_TRY(dit_check_operand(be, op, name, v, F32));
-    return dit_check_numel(be, op, name, v, C);
-}
-
 static dit_status cuda_layer_norm(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
                                   const dit_tensor *beta, const dit_tensor *scale, const dit_tensor *shift, float eps) {
-    DIT_TRY(dit_check_operand(be, "layer_norm", "x", x, F32));
-    DIT_TRY(dit_check_operand(be, "layer_norm", "out", out, FLOATS));
-    DIT_TRY(dit_check_same_shape(be, "layer_norm", "out", out, "x", x));
+    DIT_TRY(dit_check_layer_norm(be, out, x, gamma, beta, scale, shift, F32, FLOATS));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
-    DIT_TRY(check_vec(be, "layer_norm", "gamma", gamma, C));
-    DIT_TRY(check_vec(be, "layer_norm", "beta", beta, C));
-    DIT_TRY(check_vec(be, "layer_norm", "scale", scale, C));
-    DIT_TRY(check_vec(be, "layer_norm", "shift", shift, C));
     KTRY(be, dit_cuda_layer_norm(out->data, out->dtype, x->data, gamma ? gamma->data : NULL, beta ? beta->data : NULL,
                                  scale ? scale->data : NULL, shift ? shift->data : NULL, M, C, eps,
                                  dit_cuda_stream(be)));
@@ -201,11 +189,8 @@ static dit_status cuda_layer_norm(dit_backend *be, dit_tensor *out, const dit_te
 
 static dit_status cuda_rms_norm_rope(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *gamma,
                                      const dit_tensor *table, int heads, float eps) {
-    DIT_TRY(dit_check_operand(be, "rms_norm", "x", x, FLOATS));
-    DIT_TRY(dit_check_operand(be, "rms_norm", "out", out, FLOATS));
-    DIT_TRY(dit_check_same_shape(be, "rms_norm", "out", out, "x", x));
+    DIT_TRY(dit_check_rms_norm(be, out, x, gamma, FLOATS, FLOATS));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
-    DIT_TRY(check_vec(be, "rms_norm", "gamma", gamma, C));
     if (table) {
         DIT_TRY(dit_check_operand(be, "rms_norm_rope", "table", table, F32));
         if (heads <= 0 || C % heads || (C / heads) % 2)
@@ -235,30 +220,21 @@ static dit_status cuda_rope(dit_backend *be, dit_tensor *x, const dit_tensor *ta
 }
 
 static dit_status cuda_gated_add(dit_backend *be, dit_tensor *x, const dit_tensor *y, const dit_tensor *gate) {
-    DIT_TRY(dit_check_operand(be, "gated_add", "x", x, F32));
-    DIT_TRY(dit_check_operand(be, "gated_add", "y", y, FLOATS));
-    DIT_TRY(dit_check_same_shape(be, "gated_add", "x", x, "y", y));
+    DIT_TRY(dit_check_gated_add(be, x, y, gate, FLOATS));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
-    DIT_TRY(check_vec(be, "gated_add", "gate", gate, C));
     KTRY(be, dit_cuda_gated_add(x->data, y->data, y->dtype, gate ? gate->data : NULL, M, C, dit_cuda_stream(be)));
     return DIT_OK;
 }
 
 static dit_status cuda_activation(dit_backend *be, dit_tensor *out, const dit_tensor *x, dit_act act) {
-    DIT_TRY(dit_check_operand(be, "activation", "x", x, FLOATS));
-    DIT_TRY(dit_check_operand(be, "activation", "out", out, DIT_MASK(x->dtype)));
-    DIT_TRY(dit_check_numel(be, "activation", "out", out, dit_tensor_numel(x)));
+    DIT_TRY(dit_check_unary(be, "activation", out, x, FLOATS));
     KTRY(be, dit_cuda_activation(out->data, x->data, x->dtype, (int)act, dit_tensor_numel(x), dit_cuda_stream(be)));
     return DIT_OK;
 }
 
 static dit_status cuda_binary(dit_backend *be, const char *op, dit_tensor *out, const dit_tensor *a,
                               const dit_tensor *b, int mul) {
-    DIT_TRY(dit_check_operand(be, op, "a", a, FLOATS));
-    DIT_TRY(dit_check_operand(be, op, "b", b, DIT_MASK(a->dtype)));
-    DIT_TRY(dit_check_operand(be, op, "out", out, DIT_MASK(a->dtype)));
-    DIT_TRY(dit_check_numel(be, op, "b", b, dit_tensor_numel(a)));
-    DIT_TRY(dit_check_numel(be, op, "out", out, dit_tensor_numel(a)));
+    DIT_TRY(dit_check_binary(be, op, out, a, b, FLOATS));
     KTRY(be, dit_cuda_binary(out->data, a->data, b->data, a->dtype, mul, dit_tensor_numel(a), dit_cuda_stream(be)));
     return DIT_OK;
 }
