@@ -14,6 +14,7 @@
 #include <time.h>   /* clock_gettime */
 
 #include "../../io/json_file.h" /* io_json_load, io_path_exists, io_path_is_dir */
+#include "../../io/weight_check.h" /* io_wcheck_* */
 
 /* Symbolic dims resolved against the config. */
 enum { X_END = 0, X_D, X_I, X_F, X_V, X_NB, X_H };
@@ -192,94 +193,38 @@ static void resolve_want(want *w, const tspec *s, int layout, int layer, const w
     }
 }
 
-static char *shape_str(const int64_t *s, int n, char *buf, size_t cap) {
-    dit_tensor t = dit_tensor_make(DIT_DTYPE_F32, DIT_DEVICE_CPU, NULL, n > 5 ? 5 : n, s);
-    return dit_shape_str(&t, buf, cap);
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-#define LIST_MAX 8
-typedef struct problems {
-    int n[3]; /* missing, mis-shaped, unexpected */
-    char text[3][1400];
-} problems;
-
-static void note(problems *p, int kind, const char *name, const char *extra) {
-    if (p->n[kind] < LIST_MAX) {
-        size_t len = strlen(p->text[kind]);
-        snprintf(p->text[kind] + len, sizeof p->text[kind] - len, "\n    %s%s", name, extra);
-    }
-    p->n[kind]++;
+/* A full HF T5 checkpoint also holds the decoder and LM head: not ours, not an error. */
+static int not_encoder(const char *nm, const void *user) {
+    return *(const int *)user == WAN_UMT5_LAYOUT_HF && (!strncmp(nm, "decoder.", 8) || !strncmp(nm, "lm_head.", 8));
 }
 
 /* Find and shape-check every expected tensor; list every unexpected one. */
 static dit_status check_tensors(ckpt *k, dit_err *err) {
     const wan_umt5_config *c = &k->cfg;
     k->wants = calloc(N_GLOBAL + N_BLOCK * (size_t)c->layers, sizeof *k->wants);
-    char **names = calloc(2 * (N_GLOBAL + N_BLOCK * (size_t)c->layers), sizeof *names);
-    if (!k->wants || !names) {
-        free(names);
-        return DIT_FAIL(err, DIT_ERR_OOM, "umt5: tensor tables for %d layers", c->layers);
-    }
-    size_t nn = 0;
+    if (!k->wants) return DIT_FAIL(err, DIT_ERR_OOM, "umt5: tensor tables for %d layers", c->layers);
     for (size_t i = 0; i < N_GLOBAL; i++) resolve_want(&k->wants[k->nw++], &k_global[i], k->layout, -1, c);
     for (int l = 0; l < c->layers; l++)
         for (size_t i = 0; i < N_BLOCK; i++) {
             if (k_block[i].bias_table && c->shared_bias && l > 0) continue;
             resolve_want(&k->wants[k->nw++], &k_block[i], k->layout, l, c);
         }
-    problems pr;
-    memset(&pr, 0, sizeof pr);
+    io_wcheck wc;
+    io_wcheck_init(&wc);
     for (size_t i = 0; i < k->nw; i++) {
         want *w = &k->wants[i];
-        names[nn++] = w->name;
-        if (w->alt[0]) names[nn++] = w->alt;
-        w->found = io_weights_find(k->iw, w->name);
-        if (!w->found && w->alt[0]) w->found = io_weights_find(k->iw, w->alt);
-        char sh[96], got[96], extra[320];
-        if (!w->found) {
-            snprintf(extra, sizeof extra, " %s%s%s", shape_str(w->shape, w->ndim, sh, sizeof sh),
-                     w->alt[0] ? " (or " : "", w->alt[0] ? w->alt : "");
-            if (w->alt[0]) strncat(extra, ")", sizeof extra - strlen(extra) - 1);
-            note(&pr, 0, w->name, extra);
-            continue;
-        }
-        int ok = w->found->ndim == w->ndim;
-        for (int d = 0; ok && d < w->ndim; d++) ok = w->found->shape[d] == w->shape[d];
-        if (!ok) {
-            snprintf(extra, sizeof extra, ": got %s, expected %s",
-                     shape_str(w->found->shape, w->found->ndim, got, sizeof got), shape_str(w->shape, w->ndim, sh, sizeof sh));
-            note(&pr, 1, w->found->name, extra);
-            w->found = NULL;
-        } else if (io_st_dtype_to_dit(w->found->dtype) < 0) {
-            snprintf(extra, sizeof extra, ": dtype %s, expected F32, BF16, F16 or F64", io_st_dtype_name(w->found->dtype));
-            note(&pr, 1, w->found->name, extra);
-            w->found = NULL;
-        }
+        w->found = io_wcheck_find(&wc, k->iw, w->name, w->alt[0] ? w->alt : NULL, w->shape, w->ndim);
     }
-    qsort(names, nn, sizeof *names, cmp_str);
-    for (int i = 0; i < io_weights_count(k->iw); i++) {
-        const char *nm = io_weights_at(k->iw, i)->name;
-        /* a full HF T5 checkpoint also holds the decoder and LM head: not ours, not an error */
-        if (k->layout == WAN_UMT5_LAYOUT_HF && (!strncmp(nm, "decoder.", 8) || !strncmp(nm, "lm_head.", 8))) continue;
-        if (!bsearch(&nm, names, nn, sizeof *names, cmp_str)) note(&pr, 2, nm, "");
-    }
-    free(names);
-    if (!pr.n[0] && !pr.n[1] && !pr.n[2]) return DIT_OK;
-    char more[3][64];
-    for (int i = 0; i < 3; i++) {
-        more[i][0] = 0;
-        if (pr.n[i] > LIST_MAX) snprintf(more[i], sizeof more[i], "\n    ... and %d more", pr.n[i] - LIST_MAX);
-    }
-    return DIT_FAIL(err, pr.n[0] ? DIT_ERR_MISSING : DIT_ERR_SHAPE,
-                    "%s (umT5 %s layout, config %s: d_model %d, %d layers, %d heads x %d, d_ff %d, vocab %lld): %d "
-                    "missing, %d mis-shaped, %d unexpected tensor(s)%s%s%s%s%s%s%s%s%s",
-                    k->wpath, k->layout == WAN_UMT5_LAYOUT_ORIGINAL ? "original (Wan)" : "HF",
-                    k->cfg_path[0] ? k->cfg_path : "inferred from the tensor shapes", c->d_model, c->layers, c->heads,
-                    c->d_kv, c->d_ff, (long long)c->vocab, pr.n[0], pr.n[1], pr.n[2], pr.n[0] ? "\n  missing:" : "",
-                    pr.text[0], more[0], pr.n[1] ? "\n  mis-shaped:" : "", pr.text[1], more[1],
-                    pr.n[2] ? "\n  unexpected:" : "", pr.text[2], more[2]);
+    int layout = k->layout;
+    io_wcheck_unexpected(&wc, k->iw, not_encoder, &layout);
+    dit_status s = io_wcheck_result(&wc, err,
+                                    "%s (umT5 %s layout, config %s: d_model %d, %d layers, %d heads x %d, d_ff %d, "
+                                    "vocab %lld)",
+                                    k->wpath, k->layout == WAN_UMT5_LAYOUT_ORIGINAL ? "original (Wan)" : "HF",
+                                    k->cfg_path[0] ? k->cfg_path : "inferred from the tensor shapes", c->d_model,
+                                    c->layers, c->heads, c->d_kv, c->d_ff, (long long)c->vocab);
+    io_wcheck_free(&wc);
+    return s;
 }
 
 static dit_status ckpt_open(const char *path, ckpt *k, dit_err *err) {

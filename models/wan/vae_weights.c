@@ -17,6 +17,7 @@
 #include <string.h> /* strcmp, strncmp, strlen */
 
 #include "../../io/json_file.h" /* io_json_load, io_path_exists, io_path_is_dir */
+#include "../../io/weight_check.h" /* io_wcheck_* */
 #include "../../io/weights.h"   /* io_weights */
 
 /* top-level tensors (prefix of .weight/.bias or the full gamma name) */
@@ -298,25 +299,10 @@ static dit_status locate(const char *path, int want_cfg, char *wpath, size_t cap
     return DIT_OK;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-#define LIST_MAX 8
-typedef struct problems {
-    int n[3]; /* missing, mis-shaped, unexpected */
-    char text[3][1400];
-} problems;
-
-static void note(problems *p, int kind, const char *name, const char *extra) {
-    if (p->n[kind] < LIST_MAX) {
-        size_t len = strlen(p->text[kind]);
-        snprintf(p->text[kind] + len, sizeof p->text[kind] - len, "\n    %s%s", name, extra);
-    }
-    p->n[kind]++;
-}
-
-static char *shape_str(const int64_t *s, int n, char *buf, size_t cap) {
-    dit_tensor t = dit_tensor_make(DIT_DTYPE_F32, DIT_DEVICE_CPU, NULL, n, s);
-    return dit_shape_str(&t, buf, cap);
+/* The encoder side of a full VAE checkpoint: not ours, not an error. */
+static int encoder_side(const char *nm, const void *user) {
+    const char *const *sk = k_skip[*(const int *)user];
+    return !strncmp(nm, sk[0], strlen(sk[0])) || !strncmp(nm, sk[1], strlen(sk[1]));
 }
 
 /* Which layout; -1 with a hint when neither decoder.conv1 nor decoder.conv_in is present. */
@@ -358,56 +344,18 @@ static dit_status upload(const vwant *w, const io_weights *iw, dit_backend *be, 
 /* Look every wanted tensor up; collect missing / mis-shaped / unexpected into one message. */
 static dit_status check_all(wlist *L, const io_weights *iw, const char *wpath, const wan_vae_config *c,
                             const char *cfg_src, dit_err *err) {
-    problems pr;
-    memset(&pr, 0, sizeof pr);
-    char **names = malloc((size_t)(L->n > 0 ? L->n : 1) * sizeof *names);
-    if (!names) return DIT_FAIL(err, DIT_ERR_OOM, "VAE name index");
-    for (int i = 0; i < L->n; i++) {
-        vwant *w = &L->w[i];
-        names[i] = w->name;
-        w->found = io_weights_find(iw, w->name);
-        char sh[96], got[96], extra[256];
-        if (!w->found) {
-            snprintf(extra, sizeof extra, " %s", shape_str(w->shape, w->ndim, sh, sizeof sh));
-            note(&pr, 0, w->name, extra);
-            continue;
-        }
-        int ok = w->found->ndim == w->ndim;
-        for (int d = 0; ok && d < w->ndim; d++) ok = w->found->shape[d] == w->shape[d];
-        if (!ok) {
-            snprintf(extra, sizeof extra, ": got %s, expected %s",
-                     shape_str(w->found->shape, w->found->ndim > 5 ? 5 : w->found->ndim, got, sizeof got),
-                     shape_str(w->shape, w->ndim, sh, sizeof sh));
-            note(&pr, 1, w->name, extra);
-            w->found = NULL;
-        } else if (io_st_dtype_to_dit(w->found->dtype) < 0) {
-            snprintf(extra, sizeof extra, ": dtype %s, expected F32, BF16 or F16", io_st_dtype_name(w->found->dtype));
-            note(&pr, 1, w->name, extra);
-            w->found = NULL;
-        }
-    }
-    qsort(names, (size_t)L->n, sizeof *names, cmp_str);
-    for (int i = 0; i < io_weights_count(iw); i++) {
-        const char *nm = io_weights_at(iw, i)->name;
-        if (bsearch(&nm, names, (size_t)L->n, sizeof *names, cmp_str)) continue;
-        const char *const *sk = k_skip[L->layout];
-        if (!strncmp(nm, sk[0], strlen(sk[0])) || !strncmp(nm, sk[1], strlen(sk[1]))) continue; /* encoder side */
-        note(&pr, 2, nm, "");
-    }
-    free(names);
-    if (!pr.n[0] && !pr.n[1] && !pr.n[2]) return DIT_OK;
-    char more[3][64];
-    for (int k = 0; k < 3; k++) {
-        more[k][0] = 0;
-        if (pr.n[k] > LIST_MAX) snprintf(more[k], sizeof more[k], "\n    ... and %d more", pr.n[k] - LIST_MAX);
-    }
-    return DIT_FAIL(err, pr.n[0] ? DIT_ERR_MISSING : DIT_ERR_SHAPE,
-                    "%s (%s layout, config from %s: base_dim %d, z_dim %d, %d levels, %d res blocks): %d missing, %d "
-                    "mis-shaped, %d unexpected tensor(s)%s%s%s%s%s%s%s%s%s",
-                    wpath, L->layout == WAN_VAE_LAYOUT_ORIGINAL ? "original" : "diffusers", cfg_src, c->base_dim,
-                    c->z_dim, c->n_levels, c->num_res_blocks, pr.n[0], pr.n[1], pr.n[2], pr.n[0] ? "\n  missing:" : "",
-                    pr.text[0], more[0], pr.n[1] ? "\n  mis-shaped:" : "", pr.text[1], more[1],
-                    pr.n[2] ? "\n  unexpected:" : "", pr.text[2], more[2]);
+    io_wcheck wc;
+    io_wcheck_init(&wc);
+    for (int i = 0; i < L->n; i++)
+        L->w[i].found = io_wcheck_find(&wc, iw, L->w[i].name, NULL, L->w[i].shape, L->w[i].ndim);
+    int layout = L->layout;
+    io_wcheck_unexpected(&wc, iw, encoder_side, &layout);
+    dit_status s = io_wcheck_result(&wc, err,
+                                    "%s (%s layout, config from %s: base_dim %d, z_dim %d, %d levels, %d res blocks)",
+                                    wpath, L->layout == WAN_VAE_LAYOUT_ORIGINAL ? "original" : "diffusers", cfg_src,
+                                    c->base_dim, c->z_dim, c->n_levels, c->num_res_blocks);
+    io_wcheck_free(&wc);
+    return s;
 }
 
 dit_status vae_param_counts(const wan_vae_config *c, int64_t *f32_params, int64_t *gemm_params, dit_err *err) {

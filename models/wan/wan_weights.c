@@ -7,11 +7,12 @@
 
 #include <stddef.h> /* offsetof */
 #include <stdio.h>  /* snprintf */
-#include <stdlib.h> /* calloc, qsort, bsearch */
+#include <stdlib.h> /* calloc */
 #include <math.h>   /* sqrtf */
 #include <string.h> /* strcmp, strstr */
 
 #include "../../io/json_file.h" /* io_path_exists, io_json_load */
+#include "../../io/weight_check.h" /* io_wcheck_* */
 
 /* Symbolic dims resolved against the config. */
 enum { X_END = 0, X_DIM, X_FFN, X_TEXT, X_FREQ, X_6DIM, X_IN, X_OUTP, X_PT, X_PH, X_PW, X_ONE, X_TWO, X_SIX, X_HD };
@@ -113,28 +114,6 @@ typedef struct want {
     int optional_set;  /* proj_l: present for all blocks or none */
     const io_st_tensor *found;
 } want;
-
-static char *shape_to_str(const int64_t *s, int n, char *buf, size_t cap) {
-    dit_tensor t = dit_tensor_make(DIT_DTYPE_F32, DIT_DEVICE_CPU, NULL, n > 5 ? 5 : n, s);
-    return dit_shape_str(&t, buf, cap);
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-#define LIST_MAX 8
-typedef struct problems {
-    int n_missing, n_shape, n_unexpected;
-    char text[3][1400];
-} problems;
-
-static void note(problems *p, int kind, const char *fmt_name, const char *extra) {
-    int *count = kind == 0 ? &p->n_missing : kind == 1 ? &p->n_shape : &p->n_unexpected;
-    if (*count < LIST_MAX) {
-        size_t len = strlen(p->text[kind]);
-        snprintf(p->text[kind] + len, sizeof p->text[kind] - len, "\n    %s%s", fmt_name, extra);
-    }
-    (*count)++;
-}
 
 dit_status wan_dit_locate(const char *path, char *cfg, size_t cap1, char *wpath, size_t cap2, dit_err *err) {
     char p[8192];
@@ -300,54 +279,15 @@ dit_status wan_dit_load(const char *path, dit_backend *be, wan_dit **out, dit_er
             }
     }
     /* find + shape check, collecting every problem */
-    problems pr;
-    memset(&pr, 0, sizeof pr);
-    char **names = malloc(nw * sizeof *names);
-    for (size_t i = 0; i < nw; i++) {
-        want *w = &wants[i];
-        names[i] = w->name;
-        w->found = io_weights_find(iw, w->name);
-        char sh[96], got[96], extra[256];
-        if (!w->found) {
-            snprintf(extra, sizeof extra, " %s", shape_to_str(w->shape, w->ndim, sh, sizeof sh));
-            note(&pr, 0, w->name, extra);
-            continue;
-        }
-        int ok = w->found->ndim == w->ndim;
-        for (int d = 0; ok && d < w->ndim; d++) ok = w->found->shape[d] == w->shape[d];
-        if (!ok) {
-            snprintf(extra, sizeof extra, ": got %s, expected %s",
-                     shape_to_str(w->found->shape, w->found->ndim, got, sizeof got),
-                     shape_to_str(w->shape, w->ndim, sh, sizeof sh));
-            note(&pr, 1, w->name, extra);
-            w->found = NULL;
-        } else if (io_st_dtype_to_dit(w->found->dtype) < 0) {
-            snprintf(extra, sizeof extra, ": dtype %s, expected F32, BF16 or F16", io_st_dtype_name(w->found->dtype));
-            note(&pr, 1, w->name, extra);
-            w->found = NULL;
-        }
-    }
-    qsort(names, nw, sizeof *names, cmp_str);
-    for (int i = 0; i < io_weights_count(iw); i++) {
-        const char *nm = io_weights_at(iw, i)->name;
-        if (!bsearch(&nm, names, nw, sizeof *names, cmp_str)) note(&pr, 2, nm, "");
-    }
-    free(names);
-    if (pr.n_missing || pr.n_shape || pr.n_unexpected) {
-        char more[3][64];
-        int cnt[3] = {pr.n_missing, pr.n_shape, pr.n_unexpected};
-        for (int k = 0; k < 3; k++) {
-            more[k][0] = 0;
-            if (cnt[k] > LIST_MAX) snprintf(more[k], sizeof more[k], "\n    ... and %d more", cnt[k] - LIST_MAX);
-        }
-        s = DIT_FAIL(err, pr.n_missing ? DIT_ERR_MISSING : DIT_ERR_SHAPE,
-                     "%s (%s layout, config %s: dim %d, %d layers, %d heads, ffn %d): %d missing, %d mis-shaped, %d "
-                     "unexpected tensor(s)%s%s%s%s%s%s%s%s%s",
-                     wpath, layout == WAN_LAYOUT_ORIGINAL ? "original" : "diffusers", cfg_path, cfg.dim, cfg.layers,
-                     cfg.heads, cfg.ffn_dim, pr.n_missing, pr.n_shape, pr.n_unexpected,
-                     pr.n_missing ? "\n  missing:" : "", pr.text[0], more[0], pr.n_shape ? "\n  mis-shaped:" : "",
-                     pr.text[1], more[1], pr.n_unexpected ? "\n  unexpected:" : "", pr.text[2], more[2]);
-    }
+    io_wcheck wc;
+    io_wcheck_init(&wc);
+    for (size_t i = 0; i < nw; i++)
+        wants[i].found = io_wcheck_find(&wc, iw, wants[i].name, NULL, wants[i].shape, wants[i].ndim);
+    io_wcheck_unexpected(&wc, iw, NULL, NULL);
+    s = io_wcheck_result(&wc, err, "%s (%s layout, config %s: dim %d, %d layers, %d heads, ffn %d)", wpath,
+                         layout == WAN_LAYOUT_ORIGINAL ? "original" : "diffusers", cfg_path, cfg.dim, cfg.layers,
+                         cfg.heads, cfg.ffn_dim);
+    io_wcheck_free(&wc);
     for (size_t i = 0; s == DIT_OK && i < nw; i++) {
         s = upload_want(&wants[i], iw, be, err);
         if (s == DIT_OK) m->bytes_on_device += (int64_t)dit_tensor_nbytes(wants[i].dst);
