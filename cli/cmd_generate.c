@@ -49,6 +49,8 @@ static void usage(FILE *f) {
             "  --no-cache           do not read or write the embedding cache\n"
             "  --no-vae-tiling      decode whole frames (more memory)\n"
             "  --save-latent FILE   also write the final latent as safetensors\n"
+            "  --noise FILE         initial latent from safetensors (one f32/bf16/f16 tensor of shape\n"
+            "                       [16, (frames-1)/4+1, height/8, width/8]) instead of --seed's noise\n"
             "  --quiet              no progress lines\n",
             DEFAULT_MODEL);
 }
@@ -192,9 +194,36 @@ static dit_status launch_ranks(const gen_job *j, dit_err *err) {
     return s;
 }
 
+/* --noise FILE: the file's one tensor, of the run's latent shape, as f32 (caller frees). */
+static dit_status load_noise(const char *path, const int64_t shape[4], float **out, dit_err *err) {
+    io_safetensors *st = NULL;
+    DIT_TRY(io_safetensors_open(path, &st, err));
+    dit_status s = DIT_OK;
+    if (st->n != 1) {
+        s = DIT_FAIL(err, DIT_ERR_SHAPE, "%s holds %d tensors; expected one initial latent", path, st->n);
+    } else {
+        const io_st_tensor *t = &st->tensors[0];
+        int same = t->ndim == 4 || (t->ndim == 5 && t->shape[0] == 1);
+        const int64_t *ts = t->shape + (t->ndim == 5);
+        for (int d = 0; same && d < 4; d++) same = ts[d] == shape[d];
+        if (!same) {
+            s = DIT_FAIL(err, DIT_ERR_SHAPE, "%s: tensor '%s' has the wrong shape; expected [16, %lld, %lld, %lld] "
+                         "(or with a leading 1) for this run's size and frames", path, t->name, (long long)shape[1],
+                         (long long)shape[2], (long long)shape[3]);
+        } else if (!(*out = malloc((size_t)io_st_tensor_numel(t) * sizeof(float)))) {
+            s = DIT_FAIL(err, DIT_ERR_OOM, "initial latent of %lld floats", (long long)io_st_tensor_numel(t));
+        } else {
+            s = io_st_tensor_to_f32(t, *out, io_st_tensor_numel(t), path, err);
+        }
+    }
+    io_safetensors_close(&st);
+    return s;
+}
+
 int cmd_generate(int argc, char **argv) {
     const char *model = DEFAULT_MODEL, *prompt = NULL, *neg = NULL, *preset = "dense", *dit = NULL;
     const char *backend = "cpu", *out = NULL, *cache_dir = NULL, *save_latent = NULL, *sampler = NULL;
+    const char *noise_path = NULL;
     cli_run_flags rf = {0, 0, 0, 0, 0, -1}; /* 0 / -1: the model's defaults */
     long long fps = 0, crf = -1;
     double guidance = -1;
@@ -255,6 +284,8 @@ int cmd_generate(int argc, char **argv) {
             NEED_VALUE cache_dir = v, i++;
         } else if (!strcmp(a, "--save-latent")) {
             NEED_VALUE save_latent = v, i++;
+        } else if (!strcmp(a, "--noise")) {
+            NEED_VALUE noise_path = v, i++;
         } else if (!strcmp(a, "--no-cache")) {
             no_cache = 1;
         } else if (!strcmp(a, "--no-vae-tiling")) {
@@ -358,7 +389,16 @@ int cmd_generate(int argc, char **argv) {
                         "-DSPADIT_NCCL_ROOT=DIR to cmake, and rebuild)\n", ranks);
         return 2;
     }
+    float *noise = NULL;
+    if (noise_path) {
+        if (load_noise(noise_path, shape, &noise, &err) != DIT_OK) {
+            fprintf(stderr, "spadit: error: %s (flag --noise)\n", err.msg);
+            return 2;
+        }
+        j.o.noise = noise;
+    }
     dit_status s = ranks > 1 ? launch_ranks(&j, &err) : run_rank(&j, NULL, &err);
+    free(noise);
     if (s != DIT_OK) return cli_fail(err.msg);
     printf("%s\n", out);
     return 0;

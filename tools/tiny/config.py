@@ -30,11 +30,15 @@ FULL = {
         "vae": dict(batch=16, frames=9, crop=96, lr=2e-4, head_lr_mult=3.0, warmup=100, kl_weight=1e-4, l1_weight=1.0,
                     l2_weight=1.0, fg_weight=4.0, probe_weight=1.0, stat_clips=256, total_minutes=4.0, lr_min_frac=0.1,
                     logvar_init=-6.0),
+        "dec": dict(batch=48, frames=33, crop=96, lr=2e-4, head_lr_mult=3.0, warmup=100, l1_weight=1.0,
+                    l2_weight=1.0, fg_weight=4.0, total_minutes=16.0, lr_min_frac=0.05),
         "dit": dict(batch=64, lr=2e-4, warmup=300, weight_decay=0.01, total_minutes=10.0, pool=2048,
-                    refresh=16, caption_dropout=0.1, shift=3.0, lr_min_frac=0.05),
+                    refresh=16, caption_dropout=0.1, shift=3.0, lr_min_frac=0.05, restart=0, refresh_every=1,
+                    encode_chunk=32, ema=0.0),
         "sla": dict(batch=32, lr=5e-5, warmup=50, weight_decay=0.01, total_minutes=3.0, pool=2048,
                     refresh=16, caption_dropout=0.1, shift=3.0, lr_min_frac=0.1, topk=0.1,
-                    block_q=128, block_k=64, distill_weight=0.5),
+                    block_q=128, block_k=64, distill_weight=0.5, restart=0, refresh_every=1,
+                    encode_chunk=32, ema=0.0),
         "eval_batch": 64,
         "grad_clip": 1.0,
         "log_every_s": 15.0,
@@ -59,6 +63,7 @@ TOY.update({
 })
 TOY["train"] = copy.deepcopy(FULL["train"])
 TOY["train"]["vae"].update(batch=2, frames=5, crop=64, stat_clips=8, warmup=2, total_minutes=0.5)
+TOY["train"]["dec"].update(batch=2, frames=5, crop=64, warmup=2, total_minutes=0.3)
 TOY["train"]["dit"].update(batch=4, pool=16, refresh=4, warmup=2, total_minutes=0.3)
 TOY["train"]["sla"].update(batch=4, pool=16, refresh=4, warmup=2, total_minutes=0.2)
 TOY["train"].update(eval_batch=4, log_every_s=2.0)

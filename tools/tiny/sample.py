@@ -3,7 +3,8 @@
 write them as .tclip files (caption = prompt) for the C adherence checker.
 
   python3 tools/tiny/sample.py MODEL_DIR OUT_DIR [--split heldout|train] [--n 20] [--sla]
-                               [--steps S] [--device cpu|cuda] [--seed 0]
+                               [--steps S] [--device cpu|cuda] [--seed 0] [--batch B] [--guidance G]
+                               [--bf16]
   build/tools/adherence_run OUT_DIR          # caption adherence of the generated videos
 
 --split heldout uses the held-out captions (compositions never seen in training),
@@ -41,15 +42,20 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--preset", default="full")
+    ap.add_argument("--batch", type=int, default=1, help="prompts per pipeline call (same noise per video)")
+    ap.add_argument("--guidance", type=float, default=None, help="override spadit.json's guidance")
+    ap.add_argument("--bf16", action="store_true", help="run the pipeline in bf16 (GPU)")
     a = ap.parse_args()
     from diffusers import WanPipeline
 
     import export
     with open(os.path.join(a.model, "spadit.json")) as f:
         sj = json.load(f)
-    pipe = WanPipeline.from_pretrained(a.model, torch_dtype=torch.float32)
+    dtype = torch.bfloat16 if a.bf16 else torch.float32
+    pipe = WanPipeline.from_pretrained(a.model, torch_dtype=dtype)
+    pipe.vae.to(torch.float32)
     if a.sla:
-        pipe.transformer = export.load_sla_transformer(os.path.join(a.model, "transformer_sla"))
+        pipe.transformer = export.load_sla_transformer(os.path.join(a.model, "transformer_sla"), dtype)
     pipe.to(a.device)
     pipe.set_progress_bar_config(disable=True)
     cfg = config.get(a.preset)
@@ -60,16 +66,21 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     thumbs = []
     t0 = time.time()
-    for i, cap in enumerate(caps):
-        vid = pipe(prompt=cap, negative_prompt=sj["negative_prompt"], height=sj["height"], width=sj["width"],
-                   num_frames=sj["frames"], num_inference_steps=a.steps or sj["steps"], guidance_scale=sj["guidance"],
-                   generator=torch.Generator(device="cpu").manual_seed(a.seed * 1000 + i), output_type="np").frames[0]
-        u8 = (np.clip(vid, 0, 1) * 255).round().astype(np.uint8)
-        dump_clips.write_tclip(os.path.join(a.out, "gen_%04d.tclip" % i), u8, cap)
-        if len(thumbs) < 8:
-            T = u8.shape[0]
-            thumbs.append(np.concatenate([u8[0], u8[T // 2], u8[T - 1]], 1))
-        print("%3d/%d %.0fs  %s" % (i + 1, len(caps), time.time() - t0, cap), flush=True)
+    guidance = sj["guidance"] if a.guidance is None else a.guidance
+    for i0 in range(0, len(caps), a.batch):
+        part = caps[i0:i0 + a.batch]
+        gens = [torch.Generator(device="cpu").manual_seed(a.seed * 1000 + i) for i in range(i0, i0 + len(part))]
+        vids = pipe(prompt=part, negative_prompt=[sj["negative_prompt"]] * len(part), height=sj["height"],
+                    width=sj["width"], num_frames=sj["frames"], num_inference_steps=a.steps or sj["steps"],
+                    guidance_scale=guidance, generator=gens, output_type="np").frames
+        for j, cap in enumerate(part):
+            i = i0 + j
+            u8 = (np.clip(np.asarray(vids[j], dtype=np.float32), 0, 1) * 255).round().astype(np.uint8)
+            dump_clips.write_tclip(os.path.join(a.out, "gen_%04d.tclip" % i), u8, cap)
+            if len(thumbs) < 8:
+                T = u8.shape[0]
+                thumbs.append(np.concatenate([u8[0], u8[T // 2], u8[T - 1]], 1))
+            print("%3d/%d %.0fs  %s" % (i + 1, len(caps), time.time() - t0, cap), flush=True)
     data.write_ppm(os.path.join(a.out, "contact.ppm"), torch.from_numpy(np.concatenate(thumbs, 0)))
     print("wrote %d videos to %s (%s transformer); score them with: build/tools/adherence_run %s" % (
         len(caps), a.out, "SLA" if a.sla else "dense", a.out))

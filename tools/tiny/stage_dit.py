@@ -41,6 +41,11 @@ RESERVE_S = 15.0
 VAL_SIGMAS = [(k + 0.5) / 8 for k in range(8)]
 
 
+def enc_step(vmeta):
+    """The training step of the VAE's encoder (stage `dec` trains the decoder alone)."""
+    return vmeta.get("encoder_step", vmeta["step"])
+
+
 def load_vae(run):
     src = run.find("vae")
     if not src:
@@ -77,6 +82,13 @@ class LatentPool:
                 self.caps[j] = caps[i]
             self.ptr = (self.ptr + b) % self.size
             n -= b
+
+    def refresh(self, tc, gen):
+        """Every `refresh_every` calls, encode `refresh` new clips over the oldest (large encode
+        batches keep the VAE's many small kernels off the per-step path)."""
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls % max(1, tc.get("refresh_every", 1)) == 0:
+            self.add(tc["refresh"], gen, chunk=tc.get("encode_chunk", 32))
 
     def sample(self, b, gen):
         """b latents and captions, indices drawn from the host generator `gen`."""
@@ -161,18 +173,26 @@ def _loop(run, stage, tc, minutes, t0, meta, params, step_fn):
     step_fn(host_gen, device_gen) -> (loss, dict of logged tensors)."""
     opt = torch.optim.AdamW(params, lr=tc["lr"], betas=(0.9, 0.99), weight_decay=tc["weight_decay"])
     step0, minutes0 = meta.get("step", 0), meta.get("minutes", 0.0)
+    # position in the learning-rate schedule: `restart` starts a new warm-up + cosine this call
+    lr0 = 0.0 if tc.get("restart") else meta.get("lr_minutes", minutes0)
     step, n, cnt, acc = step0, 0, 0, {}
+    decay = tc.get("ema", 0.0)
+    ema = [p.detach().clone() for p in params] if decay > 0 else None
     t_log = time.time()
     budget = minutes * 60 - RESERVE_S
     while time.time() - t0 < budget or n == 0:
         gh, g = run.gens(stage, step)
         loss, parts = step_fn(gh, g)
-        lr = lr_at(tc, minutes0 + (time.time() - t0) / 60, n)
+        lr = lr_at(tc, lr0 + (time.time() - t0) / 60, n)
         set_lr(opt, lr)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         parts["gnorm"] = torch.nn.utils.clip_grad_norm_(params, run.cfg["train"]["grad_clip"])
         opt.step()
+        if ema is not None:  # exponential moving average; short horizon while few steps were taken
+            d = min(decay, (1.0 + n) / (10.0 + n))
+            with torch.no_grad():
+                torch._foreach_lerp_(ema, [p.detach() for p in params], 1.0 - d)
         step, n, cnt = step + 1, n + 1, cnt + 1
         for k, v in parts.items():
             acc[k] = acc.get(k, 0.0) + v.detach().float()
@@ -183,7 +203,16 @@ def _loop(run, stage, tc, minutes, t0, meta, params, step_fn):
                 cnt * tc["batch"] / dt, time.time() - t0))
             acc, cnt, t_log = {}, 0, time.time()
     run.sync()
-    return step, n, minutes0 + (time.time() - t0) / 60
+    meta["lr_minutes"] = lr0 + (time.time() - t0) / 60
+    return step, n, minutes0 + (time.time() - t0) / 60, ema
+
+
+@torch.no_grad()
+def apply_ema(params, ema):
+    """Copy the moving average into the parameters (what is validated, previewed and saved)."""
+    if ema is not None:
+        for p, e in zip(params, ema):
+            p.copy_(e)
 
 
 def train_dit(run, minutes):
@@ -203,21 +232,25 @@ def train_dit(run, minutes):
         ckpt.load_into(dit, ckpt.unprefix(tensors, "transformer."))
         run.log("dit", "resumed from %s: step %d, %.2f of %.2f min trained" % (src, meta["step"], meta["minutes"],
                                                                                 tc["total_minutes"]))
-        if meta.get("vae_step") != vmeta["step"]:
-            run.log("dit", "WARNING: this DiT was trained on the latents of VAE step %s, the VAE is now at step %s" % (
-                meta.get("vae_step"), vmeta["step"]))
+        if meta.get("vae_step") != enc_step(vmeta):
+            run.log("dit", "WARNING: this DiT was trained on the latents of VAE step %s, the encoder is now at step "
+                    "%s" % (meta.get("vae_step"), enc_step(vmeta)))
     run.log("dit", "DiT %.2fM params, text encoder %.2fM params, %d tokens per clip, vocab %d" % (
         models.count_params(dit) / 1e6, models.count_params(te) / 1e6, config.num_tokens(cfg), len(tok)))
     te.train()
     dit.train()
-    fwd = torch.compile(dit) if run.args.compile else dit
+    fwd = dit
+    if run.args.compile:
+        import torch._dynamo as dynamo
+        dynamo.config.suppress_errors = True  # a graph that fails to compile runs eagerly
+        fwd = torch.compile(dit)
     val = ValSet(run, vae, cfg["train"]["eval_batch"])
     v0 = val.loss(te, tok, dit)
     run.log("dit", "val loss at start %.5f" % v0)
     pool = _pool(run, vae, tc, "dit")
 
     def step_fn(gh, g):
-        pool.add(tc["refresh"], gh)
+        pool.refresh(tc, gh)
         x0, caps = pool.sample(tc["batch"], gh)
         drop = torch.rand(len(caps), generator=gh) < tc["caption_dropout"]
         caps = ["" if d else c for c, d in zip(caps, drop.tolist())]
@@ -228,16 +261,21 @@ def train_dit(run, minutes):
         loss = F.mse_loss(v.float(), target)
         return loss, {"loss": loss}
 
-    step, n, minutes_done = _loop(run, "dit", tc, minutes, t0, meta, list(te.parameters()) + list(dit.parameters()),
-                                  step_fn)
+    params = list(te.parameters()) + list(dit.parameters())
+    step, n, minutes_done, ema = _loop(run, "dit", tc, minutes, t0, meta, params, step_fn)
     v1 = val.loss(te, tok, dit)
+    if ema is not None:
+        apply_ema(params, ema)
+        v_ema = val.loss(te, tok, dit)
+        run.log("dit", "val loss %.5f (raw weights) -> %.5f (EMA %.4g, kept)" % (v1, v_ema, tc["ema"]))
+        v1 = v_ema
     run.log("dit", "steps %d (+%d this call), %.2f min trained, %d clips seen; val loss %.5f -> %.5f" % (
-        step, n, minutes_done, step * tc["batch"], v0, v1))
+        step, n, minutes_done, meta.get("samples_seen", 0) + n * tc["batch"], v0, v1))
     _preview(run, "dit", te, tok, dit, vae)
     meta = {"stage": "dit", "step": step, "minutes": minutes_done, "total_minutes": tc["total_minutes"],
             "preset": cfg["name"], "val_loss": v1, "vocab_size": len(tok), "text_encoder_config": cfg["text_encoder"],
             "dit_config": cfg["dit"], "samples_seen": meta.get("samples_seen", 0) + n * tc["batch"],
-            "shift": tc["shift"], "vae_step": vmeta["step"]}
+            "shift": tc["shift"], "vae_step": enc_step(vmeta), "lr_minutes": meta["lr_minutes"]}
     tensors = ckpt.prefixed(te, "text_encoder.")
     tensors.update(ckpt.prefixed(dit, "transformer."))
     ckpt.save(run.out, "dit", tensors, meta)
@@ -284,7 +322,7 @@ def train_sla(run, minutes):
     w = tc["distill_weight"]
 
     def step_fn(gh, g):
-        pool.add(tc["refresh"], gh)
+        pool.refresh(tc, gh)
         x0, caps = pool.sample(tc["batch"], gh)
         drop = torch.rand(len(caps), generator=gh) < tc["caption_dropout"]
         caps = ["" if d else c for c, d in zip(caps, drop.tolist())]
@@ -298,7 +336,9 @@ def train_sla(run, minutes):
         dl = F.mse_loss(v, vt)
         return (1 - w) * fm + w * dl, {"loss": (1 - w) * fm + w * dl, "fm": fm, "distill": dl}
 
-    step, n, minutes_done = _loop(run, "sla", tc, minutes, t0, meta, list(student.parameters()), step_fn)
+    params = list(student.parameters())
+    step, n, minutes_done, ema = _loop(run, "sla", tc, minutes, t0, meta, params, step_fn)
+    apply_ema(params, ema)
     _preview(run, "sla", te, tok, student, vae)
     results = {"dense": v_dense}
     for k in (0.05, 0.1, 0.15, 0.2):
@@ -310,5 +350,5 @@ def train_sla(run, minutes):
     meta = {"stage": "sla", "step": step, "minutes": minutes_done, "preset": cfg["name"], "topk": tc["topk"],
             "block_q": tc["block_q"], "block_k": tc["block_k"], "formula": "main", "val_loss": results,
             "val_loss_sla_untrained": meta.get("val_loss_sla_untrained", v_start if not s_src else None),
-            "dit_step": dmeta["step"], "distill_weight": w}
+            "dit_step": dmeta["step"], "distill_weight": w, "lr_minutes": meta["lr_minutes"]}
     ckpt.save(run.out, "sla", ckpt.prefixed(student, "transformer."), meta)

@@ -186,3 +186,92 @@ def train_vae(run, minutes):
     tensors.update(ckpt.prefixed(probe, "aux.probe."))
     ckpt.save(run.out, "vae", tensors, meta)
     return vae
+
+
+def train_decoder(run, minutes):
+    """Stage `dec`: fine-tune the decoder (post_quant_conv + decoder) with the encoder frozen.
+
+    The latents the DiT learns from depend only on the encoder, so this stage can run beside
+    the DiT's training (a second process on the same GPU) and the DiT stays valid for the
+    result: latents_mean / latents_std and `encoder_step` are carried over unchanged.
+    Loss: the reconstruction terms of `vae` (foreground-weighted L1 + L2, edge L1) on z ~ q(z|x).
+    """
+    cfg, dev = run.cfg, run.device
+    tc = cfg["train"]["dec"]
+    t0 = time.time()
+    src = run.find("vae")
+    if not src:
+        raise SystemExit("stage dec needs a VAE checkpoint (run the vae stage first)")
+    tensors, meta = ckpt.load(src, "vae")
+    vae = models.build_vae(cfg, meta["latents_mean"], meta["latents_std"]).to(dev)
+    ckpt.load_into(vae, {k: v for k, v in tensors.items() if not k.startswith("aux.")})
+    aux = {k: v for k, v in tensors.items() if k.startswith("aux.")}
+    enc_step = meta.get("encoder_step", meta["step"])
+    dec_step0, dec_min0 = meta.get("decoder_step", 0), meta.get("decoder_minutes", 0.0)
+    run.log("dec", "resumed from %s: encoder step %d (frozen), decoder fine-tune step %d, %.2f min" % (
+        src, enc_step, dec_step0, dec_min0))
+    vae.requires_grad_(False)
+    train_mods = [vae.post_quant_conv, vae.decoder]
+    for m in train_mods:
+        m.requires_grad_(True)
+    head = [p for n, p in vae.named_parameters() if p.requires_grad and (n.startswith("decoder.conv_out") or
+                                                                         n.endswith("gamma"))]
+    head_ids = {id(p) for p in head}
+    rest = [p for p in vae.parameters() if p.requires_grad and id(p) not in head_ids]
+    opt = torch.optim.AdamW([{"params": rest, "mult": 1.0}, {"params": head, "mult": tc["head_lr_mult"]}],
+                            lr=tc["lr"], betas=(0.9, 0.99), weight_decay=0.0)
+    vae.eval()  # no dropout / batch statistics anywhere; eval() only affects nothing trainable here
+    p0 = psnr(run, vae)
+    run.log("dec", "PSNR at start %.2f dB on held-out clips" % p0)
+    step, n, acc, cnt = dec_step0, 0, {}, 0
+    t_log = time.time()
+    budget = minutes * 60 - RESERVE_S
+    while time.time() - t0 < budget or n == 0:
+        gh, g = run.gens("dec", step)
+        with torch.no_grad():
+            x, _, _ = data.make_batch(tc["batch"], cfg, gh, device=dev, frames=tc["frames"])
+            c = tc["crop"]
+            if c and c < cfg["height"]:
+                off = (torch.randint(0, (cfg["height"] - c) // 8 + 1, (x.shape[0], 2), generator=gh) * 8).tolist()
+                x = torch.stack([x[i, :, :, oy:oy + c, ox:ox + c] for i, (oy, ox) in enumerate(off)])
+            with run.autocast():
+                post = vae.encode(x).latent_dist
+                z = post.mean + post.std * torch.randn(post.mean.shape, generator=g, device=dev,
+                                                       dtype=post.mean.dtype)
+            fg = ((x - x.median(dim=2, keepdim=True).values).abs().sum(1, keepdim=True) > 0.1).float()
+            w = 1.0 + tc["fg_weight"] * fg
+            w = w / w.mean()
+        with run.autocast():
+            rec = models.vae_decode_raw(vae, z)
+        rec = rec.float()
+        l1 = ((rec - x).abs() * w).mean()
+        l2 = ((rec - x) ** 2 * w).mean()
+        edge = _edge_l1(rec, x)
+        loss = tc["l1_weight"] * l1 + tc["l2_weight"] * l2 + edge
+        lr = lr_at(tc, dec_min0 + (time.time() - t0) / 60, n)
+        set_lr(opt, lr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(rest + head, run.cfg["train"]["grad_clip"])
+        opt.step()
+        step, n, cnt = step + 1, n + 1, cnt + 1
+        for k, v in (("loss", loss), ("l1", l1), ("l2", l2), ("edge", edge), ("gnorm", gn)):
+            acc[k] = acc.get(k, 0.0) + v.detach().float()
+        if time.time() - t_log >= cfg["train"]["log_every_s"]:
+            dt = time.time() - t_log
+            run.log("dec", "step %d | %s | lr %.2e | %.1f clips/s | %.0fs" % (
+                step, " ".join("%s %.4g" % (k, float(v) / cnt) for k, v in sorted(acc.items())), lr,
+                cnt * tc["batch"] / dt, time.time() - t0))
+            acc, cnt, t_log = {}, 0, time.time()
+    vae.requires_grad_(False)
+    models.round_to_bf16_(vae)
+    p = psnr(run, vae)
+    minutes_done = dec_min0 + (time.time() - t0) / 60
+    run.log("dec", "decoder steps %d (+%d this call), %.2f min; PSNR %.2f -> %.2f dB on held-out clips" % (
+        step, n, minutes_done, p0, p))
+    meta = dict(meta, psnr_db=p, encoder_step=enc_step, decoder_step=step, decoder_minutes=minutes_done,
+                decoder_clips_seen=meta.get("decoder_clips_seen", 0) + n * tc["batch"])
+    out = ckpt.prefixed(vae, "", torch.bfloat16)
+    out.update(aux)
+    ckpt.save(run.out, "vae", out, meta)
+    return vae

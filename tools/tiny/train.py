@@ -42,7 +42,7 @@ import config  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 TOKENIZER_DIR = os.path.join(REPO, "models", "tiny", "wan-tiny-t2v", "tokenizer")
-STAGE_IDS = {"vae": 1, "dit": 2, "sla": 3, "eval": 4}
+STAGE_IDS = {"vae": 1, "dit": 2, "sla": 3, "eval": 4, "dec": 5}
 
 
 class Run:
@@ -118,7 +118,7 @@ def set_lr(opt, lr):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--stage", required=True, help="comma-separated: vae, dit, sla")
+    ap.add_argument("--stage", required=True, help="comma-separated: vae, dec, dit, sla")
     ap.add_argument("--minutes", required=True, help="comma-separated wall-clock budget per stage")
     ap.add_argument("--out", required=True)
     ap.add_argument("--resume", default=None)
@@ -133,7 +133,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     stages = a.stage.split(",")
     minutes = [float(m) for m in a.minutes.split(",")]
-    if len(stages) != len(minutes) or any(s not in ("vae", "dit", "sla") for s in stages):
+    if len(stages) != len(minutes) or any(s not in ("vae", "dec", "dit", "sla") for s in stages):
         ap.error("--stage and --minutes must list the same number of items; stages are vae, dit, sla")
     run = Run(a)
     if a.total_minutes:
@@ -155,7 +155,8 @@ def main(argv=None):
     import stage_vae
     for s, m in zip(stages, minutes):
         t0 = time.time()
-        {"vae": stage_vae.train_vae, "dit": stage_dit.train_dit, "sla": stage_dit.train_sla}[s](run, m)
+        {"vae": stage_vae.train_vae, "dec": stage_vae.train_decoder, "dit": stage_dit.train_dit,
+         "sla": stage_dit.train_sla}[s](run, m)
         run.log(s, "stage done in %.2f min (budget %.2f)" % ((time.time() - t0) / 60, m))
     run.log("run", "all done in %.2f min; files: %s" % ((time.time() - run.t_start) / 60,
                                                       ", ".join(sorted(os.listdir(run.out)))))
