@@ -29,7 +29,7 @@ FULL = {
     "train": {
         "vae": dict(batch=16, frames=9, crop=96, lr=2e-4, head_lr_mult=3.0, warmup=100, kl_weight=1e-4, l1_weight=1.0,
                     l2_weight=1.0, fg_weight=4.0, probe_weight=1.0, stat_clips=256, total_minutes=4.0, lr_min_frac=0.1,
-                    logvar_init=-6.0),
+                    logvar_init=-6.0, restart=0, long_every=0, frames_long=33),
         "dec": dict(batch=48, frames=33, crop=96, lr=2e-4, head_lr_mult=3.0, warmup=100, l1_weight=1.0,
                     l2_weight=1.0, fg_weight=4.0, total_minutes=16.0, lr_min_frac=0.05),
         "dit": dict(batch=64, lr=2e-4, warmup=300, weight_decay=0.01, total_minutes=10.0, pool=2048,

@@ -32,8 +32,23 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 gcc -O2 -std=c11 -D_GNU_SOURCE -o "$W/adherence_run" tools/adherence_run.c models/tiny/adherence.c \
   models/tiny/caption.c models/tiny/tclip.c dit/status.c -lm || echo "adherence_run did not build"
 
-stages=dit minutes=$DIT_MIN
+VAE_MIN=${VAE_MIN:-0}
 calc() { $PY -c "print(int($1))"; }
+if [ "$(calc "$VAE_MIN > 0")" = 1 ]; then  # phase A: the whole VAE first; the DiT then learns its latents
+  vae_args=(--stage vae --minutes "$VAE_MIN" --out "$W/vae" --resume "$RESUME" --preset "$PRESET")
+  [ -n "${VAE_SET:-}" ] && vae_args+=(--set "$VAE_SET")
+  [ -n "${VAE_TOTAL:-}" ] && vae_args+=(--total-minutes "vae=$VAE_TOTAL")
+  echo "== vae [${vae_args[*]}]"
+  timeout "$(calc "$VAE_MIN * 60 + ${MARGIN_S:-60}")" $PY tools/tiny/train.py "${vae_args[@]}" > "$W/logs/vae_process.log" 2>&1
+  echo "vae rc=$? at $((SECONDS - T0)) s: $(grep -h PSNR "$W/vae/train.log" | tail -1)"
+  cp "$W/vae/train.log" "$W/logs/vae_train.log"; cp "$W/vae/preview.ppm" "$W/logs/vae_preview.ppm"
+  if [ -e "$W/vae/vae.safetensors" ]; then
+    mkdir -p "$W/res" && cp "$RESUME"/dit*.safetensors "$W/res/" && cp "$W/vae/vae.safetensors" "$W/res/"
+    cp "$W/vae/vae.safetensors" "$OUT/ckpt/"  # comes back even if a later step runs out of time
+    RESUME=$W/res
+  fi
+fi
+stages=dit minutes=$DIT_MIN
 if [ "$(calc "$SLA_MIN > 0")" = 1 ]; then stages=dit,sla minutes=$DIT_MIN,$SLA_MIN; fi
 dit_args=(--stage "$stages" --minutes "$minutes" --out "$W/dit" --resume "$RESUME" --preset "$PRESET")
 [ -n "${DIT_SET:-}${SLA_SET:-}" ] && dit_args+=(--set "$(echo "${DIT_SET:-},${SLA_SET:-}" | sed 's/^,//; s/,$//')")
@@ -78,12 +93,12 @@ if [ "${EVAL:-1}" = 1 ]; then
   }
   N=${EVAL_N:-60}
   run_set held_g5 --split heldout --n "$N"
-  run_set train_g5 --split train --n "$N" --seed 7
-  run_set held_g8 --split heldout --n "$N" --guidance 8
+  [ "${EVAL_SETS:-all}" = all ] && run_set train_g5 --split train --n "$N" --seed 7
+  [ "${EVAL_SETS:-all}" = all ] && run_set held_g8 --split heldout --n "$N" --guidance 8
   if ls "$OUT"/ckpt/sla-*.safetensors >/dev/null 2>&1; then run_set held_sla --split heldout --n "$N" --sla; fi
 fi
 tar -czf "$OUT/logs.tgz" -C "$W" logs
 ls -la "$OUT" "$OUT/ckpt"
 echo "== summary ($((SECONDS - T0)) s)"
-grep -hE "val loss|PSNR|steps [0-9]+ \(" "$W/logs/dit_train.log" "$W/logs/dec_train.log" 2>/dev/null | tail -8
+grep -hE "val loss|PSNR|steps [0-9]+ \(" "$W/logs/vae_train.log" "$W/logs/dit_train.log" "$W/logs/dec_train.log" 2>/dev/null | sed 's/; latent mean.*//' | tail -10
 cat "$W/logs/eval.txt" 2>/dev/null

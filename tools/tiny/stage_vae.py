@@ -127,13 +127,16 @@ def train_vae(run, minutes):
     opt = torch.optim.AdamW([{"params": rest, "mult": 1.0}, {"params": head, "mult": tc["head_lr_mult"]}],
                             lr=tc["lr"], betas=(0.9, 0.99), weight_decay=0.0)
     step0, minutes0 = meta["step"], meta["minutes"]
+    lr0 = 0.0 if tc.get("restart") else meta.get("lr_minutes", minutes0)  # LR schedule position
     step, n, acc, cnt = step0, 0, {}, 0
     t_log = time.time()
     budget = minutes * 60 - RESERVE_S
     while time.time() - t0 < budget or n == 0:
         gh, g = run.gens("vae", step)
         with torch.no_grad():
-            x, _, _ = data.make_batch(tc["batch"], cfg, gh, device=dev, frames=tc["frames"])
+            long_clip = tc.get("long_every", 0) and step % tc["long_every"] == 0
+            x, _, _ = data.make_batch(tc["batch"], cfg, gh, device=dev,
+                                      frames=tc.get("frames_long", cfg["frames"]) if long_clip else tc["frames"])
             c = tc["crop"]
             if c and c < cfg["height"]:  # random crops, 8-pixel aligned (the conv VAE is translation equivariant)
                 off = (torch.randint(0, (cfg["height"] - c) // 8 + 1, (x.shape[0], 2), generator=gh) * 8).tolist()
@@ -154,7 +157,7 @@ def train_vae(run, minutes):
         with run.autocast():
             pr = (probe(post.mean).float() - _probe_target(x)).abs().mean()
         loss = tc["l1_weight"] * l1 + tc["l2_weight"] * l2 + edge + tc["kl_weight"] * kl + tc["probe_weight"] * pr
-        lr = lr_at(tc, minutes0 + (time.time() - t0) / 60, n)
+        lr = lr_at(tc, lr0 + (time.time() - t0) / 60, n)
         set_lr(opt, lr)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -179,7 +182,8 @@ def train_vae(run, minutes):
     p = psnr(run, vae)
     run.log("vae", "steps %d (+%d this call), %.2f min trained; PSNR %.2f dB on held-out clips; latent mean %s; "
             "std %s" % (step, n, minutes_done, p, [round(v, 3) for v in mean], [round(v, 3) for v in std]))
-    meta = {"stage": "vae", "step": step, "minutes": minutes_done, "preset": cfg["name"], "vae_config": cfg["vae"],
+    meta = {"stage": "vae", "step": step, "minutes": minutes_done, "lr_minutes": lr0 + (time.time() - t0) / 60,
+            "preset": cfg["name"], "vae_config": cfg["vae"],
             "latents_mean": mean, "latents_std": std, "psnr_db": p, "stat_clips": tc["stat_clips"],
             "clips_seen": meta.get("clips_seen", 0) + n * tc["batch"]}
     tensors = ckpt.prefixed(vae, "", torch.bfloat16)
