@@ -157,7 +157,7 @@ void ev_svg_lines(io_sbuf *b, const ev_chart *c, const ev_series *s, int ns) {
     W = need > W ? need : W;
     const double pw = W - L - R, ybot = T + ph;
     const double H = ybot + 52 + 18.0 * (ns + has_ident) + 4;
-    const double xmin = c->x0, xmax = c->x0 + (nx > 1 ? nx - 1 : 1);
+    const double xmin = c->x0 - (nx > 1 ? 0 : 0.5), xmax = c->x0 + (nx > 1 ? nx - 1 : 0.5);
 #define PX(xv) (L + ((xv) - xmin) / (xmax - xmin) * pw)
 #define PY(yv) (T + ph - ((yv) - lo) / (hi - lo) * ph)
     io_sbuf_printf(b, "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 %.0f %.0f' width='%.0f' height='%.0f' "
@@ -171,8 +171,11 @@ void ev_svg_lines(io_sbuf *b, const ev_chart *c, const ev_series *s, int ns) {
         ytick_label(lab, sizeof lab, c->log_y, has_ident && t == 0, dec, yv);
         io_sbuf_printf(b, "<text class='ytick' x='%.1f' y='%.1f' text-anchor='end'>%s</text>", L - 5, yy + 4, lab);
     }
-    double xstep = nice_step(xmax - xmin, 8, 1);
-    for (double xv = ceil(xmin / xstep) * xstep; xv <= xmax + 1e-9; xv += xstep)
+    double xstep = nice_step(xmax - xmin, 8, 1), first = ceil(xmin / xstep) * xstep + 0.0; /* not -0 */
+    if (first > xmin && nx > 1) /* the first frame / step is always ticked */
+        io_sbuf_printf(b, "<text class='xtick' x='%.1f' y='%.1f' text-anchor='middle'>%.0f</text>", PX(xmin), ybot + 15,
+                       xmin);
+    for (double xv = first; xv <= xmax + 1e-9; xv += xstep)
         io_sbuf_printf(b, "<text class='xtick' x='%.1f' y='%.1f' text-anchor='middle'>%.0f</text>", PX(xv), ybot + 15, xv);
     io_sbuf_printf(b, "<text class='xtitle' x='%.1f' y='%.1f' text-anchor='middle'>", L + pw / 2, ybot + 32);
     io_sbuf_html(b, c->xlabel);
@@ -216,7 +219,7 @@ void ev_svg_lines(io_sbuf *b, const ev_chart *c, const ev_series *s, int ns) {
     if (has_ident) {
         double ly = ybot + 52 + 18.0 * ns;
         io_sbuf_printf(b, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#555' stroke-dasharray='4 3'/>"
-                          "<text class='note' x='%.1f' y='%.1f'>",
+                          "<text class='identnote' x='%.1f' y='%.1f'>",
                        L, ly - 4, L + 34, ly - 4, legend_x, ly);
         io_sbuf_html(b, c->ident ? c->ident : "identical");
         if (c->log_y) io_sbuf_printf(b, " (0): drawn on the bottom line, labelled 0</text>");

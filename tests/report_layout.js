@@ -1,6 +1,7 @@
 // report_layout.js — appended to a copy of a spadit compare report by tests/test_compare.sh and run in
-// headless Chromium at a given window width: checks what people saw broken in a browser.  Writes
-// <pre id="layout">OK</pre>, or one line per problem, once every video has loaded its size (or after 2 s).
+// headless Chromium at a given window width: checks what people saw broken in a browser.  Appends a
+// pre element with id layout holding OK, or the problems joined by ' | ', once every video has loaded
+// its size (or after 2 s).
 function checkLayout() {
   const bad = [];
   const r = (e) => e.getBoundingClientRect();
@@ -37,7 +38,7 @@ function checkLayout() {
   });
   const pre = document.createElement('pre');
   pre.id = 'layout';
-  pre.textContent = bad.length ? bad.join('\n') : 'OK';
+  pre.textContent = bad.length ? bad.join(' | ') : 'OK';
   document.body.appendChild(pre);
 }
 (function () {

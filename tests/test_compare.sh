@@ -81,12 +81,12 @@ if command -v chromium >/dev/null 2>&1; then
   check "printf '%s' \"\$dom\" | grep -q 'linearGradient'" "heatmap colour bar over the value range"
   ticks=$(printf '%s' "$dom" | grep -o 'class="xtick"[^>]*>[^<]*<' | sed 's/.*>\(.*\)</\1/')
   check "[ -n \"\$ticks\" ] && ! printf '%s\n' \"\$ticks\" | grep -qv '^[0-9][0-9]*\$'" "integer x ticks only: $(echo $ticks)"
-  # layout in a real browser at two widths (report_layout.js writes <pre id="layout">OK</pre> or the problems)
+  # layout in a real browser at two widths (report_layout.js appends <pre id="layout">OK</pre> or the problems)
   { cat "$tmp/out/report.html"; echo "<script>"; cat "$HERE/report_layout.js"; echo "</script>"; } > "$tmp/out/layout.html"
   for w in 800 1400; do
     lay=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --window-size=$w,2000 \
-          --dump-dom "file://$tmp/out/layout.html" 2>/dev/null | sed -n '/^<pre id="layout">/,/<\/pre>/p')
-    check "printf '%s' \"\$lay\" | grep -q '^<pre id=\"layout\">OK</pre>'" "layout at $w px: $lay"
+          --dump-dom "file://$tmp/out/layout.html" 2>/dev/null | grep -o '<pre id="layout">[^<]*</pre>')
+    check "[ \"\$lay\" = '<pre id=\"layout\">OK</pre>' ]" "layout at $w px: $lay"
   done
   timeout 120 chromium --headless --no-sandbox --disable-gpu --window-size=1100,1600 --screenshot="$tmp/shot.png" \
     "file://$tmp/out/report.html" >/dev/null 2>&1
