@@ -78,8 +78,8 @@ static dit_status write_html(const ev_compare_opts *o, ev_compare_result *res, d
     io_sbuf_html(&b, o->prompt);
     io_sbuf_printf(&b, "</title><meta name='viewport' content='width=device-width,initial-scale=1'>"
                        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-                       ".tablewrap{max-width:100%%;overflow-x:auto}table{border-collapse:collapse;font-size:90%%}"
-                       "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td{white-space:nowrap}"
+                       ".tablewrap{max-width:100%%;overflow-x:auto}table{border-collapse:collapse;font-size:85%%}"
+                       "td,th{border:1px solid #ccc;padding:3px 5px;text-align:right}td{white-space:nowrap}"
                        "td small{color:#666}"
                        "th{background:#f4f4f4}td:first-child{text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:6em}"
                        "figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}"
