@@ -15,6 +15,7 @@
 #define DEFAULT_MODEL SPADIT_SOURCE_DIR "/models/tiny/wan-tiny-t2v"
 
 double cli_adherence(void *user, const char *caption, const uint8_t *rgb, int frames, int height, int width);
+int cli_adherence_applies(const char *model_dir);
 
 static void usage(FILE *f) {
     fprintf(f, "usage: spadit compare PROMPT --attention PRESET[,PRESET...] [options]\n"
@@ -152,7 +153,7 @@ int cmd_compare(int argc, char **argv) {
         o.seed = (uint64_t)seed, o.solver = solver;
         o.cache_dir = no_cache ? "" : cache_dir;
         o.shadow_steps = (int)shadow, o.amplify = (int)amp, o.out_dir = dir, o.model_label = model;
-        o.adherence = cli_adherence;
+        o.adherence = cli_adherence_applies(model) ? cli_adherence : NULL; /* n/a unless a tiny-family model */
         o.log = quiet ? NULL : stderr;
         ev_compare_result res;
         if (ev_compare_run(&o, methods, nm, be, &res, &err) != DIT_OK) {

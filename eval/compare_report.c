@@ -1,7 +1,9 @@
 /* compare_report.c — the A/B results as JSON (for machines) and as one
  * self-contained HTML page (for people): summary table, inline SVG plots of
  * per-frame PSNR / SSIM, latent error per step and attention error per layer
- * and step, and each side-by-side video embedded as a data URI. */
+ * and step (report_svg.h), and each side-by-side video embedded as a data URI.
+ * The page reads at 800 px: the table scrolls inside its box, charts scale
+ * down, small videos are scaled up past their controls. */
 #include <cjson/cJSON.h> /* cJSON */
 #include <math.h>        /* isfinite */
 #include <stdio.h>       /* fopen */
@@ -9,8 +11,9 @@
 #include <string.h>      /* strlen */
 
 #include "../io/atomic_file.h" /* io_tmp_create, io_tmp_commit */
-#include "../io/report_html.h" /* io_sbuf, io_svg_* */
+#include "../io/report_html.h" /* io_sbuf */
 #include "compare.h"
+#include "report_svg.h"
 
 dit_status ev_compare_write_reports(const ev_compare_opts *o, ev_compare_result *res, dit_err *err);
 
@@ -73,10 +76,19 @@ static dit_status write_html(const ev_compare_opts *o, ev_compare_result *res, d
     io_sbuf b = {0};
     io_sbuf_printf(&b, "<!DOCTYPE html><html><head><meta charset='utf-8'><title>spadit A/B: ");
     io_sbuf_html(&b, o->prompt);
-    io_sbuf_printf(&b, "</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-                       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-                       "th{background:#f4f4f4}td:first-child{text-align:left}figure{margin:1em 0}"
-                       "video{max-width:100%%;border:1px solid #ccc}.note{color:#666;font-size:90%%}</style></head><body>");
+    io_sbuf_printf(&b, "</title><meta name='viewport' content='width=device-width,initial-scale=1'>"
+                       "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+                       ".tablewrap{max-width:100%%;overflow-x:auto}table{border-collapse:collapse;font-size:85%%}"
+                       "td,th{border:1px solid #ccc;padding:3px 5px;text-align:right}td{white-space:nowrap}"
+                       "td small{color:#666}"
+                       "th{background:#f4f4f4}td:first-child{text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:6em}"
+                       "figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}"
+                       "svg{max-width:100%%;height:auto}"
+                       /* small videos (the tiny model's 3 x 192 px) are scaled up so the controls do not cover
+                        * them; large ones are scaled down to the page */
+                       "video.sbs{display:block;width:100%%;min-height:180px;max-height:80vh;object-fit:contain;"
+                       "background:#111;image-rendering:pixelated;border:1px solid #ccc}"
+                       ".note{color:#666;font-size:90%%}</style></head><body>");
     io_sbuf_printf(&b, "<h1>Sparse vs dense attention</h1><p><b>Prompt:</b> ");
     io_sbuf_html(&b, o->prompt);
     io_sbuf_printf(&b, "<br><b>Model:</b> ");
@@ -85,7 +97,7 @@ static dit_status write_html(const ev_compare_opts *o, ev_compare_result *res, d
                        "starts from the same noise and text embeddings; frames are compared before lossy encoding.</p>",
                    o->width, o->height, o->frames, o->steps, smp_solver_name(o->solver), o->shift, o->guidance,
                    (unsigned long long)o->seed);
-    io_sbuf_printf(&b, "<table id='summary'><tr><th>method</th><th>sparsity</th><th>PSNR mean (dB)</th><th>PSNR worst</th>"
+    io_sbuf_printf(&b, "<div class='tablewrap'><table id='summary'><tr><th>method</th><th>sparsity</th><th>PSNR mean (dB)</th><th>PSNR worst</th>"
                        "<th>SSIM mean</th><th>SSIM worst</th><th>final latent rel. error</th><th>caption adherence</th>"
                        "<th>denoise (s)</th><th>attention (s)</th></tr>");
     for (int i = 0; i < res->n; i++) {
@@ -93,32 +105,43 @@ static dit_status write_html(const ev_compare_opts *o, ev_compare_result *res, d
         io_sbuf_printf(&b, "<tr><td>");
         io_sbuf_html(&b, r->label);
         io_sbuf_printf(&b, "</td><td>%.3f</td>", r->mean_sparsity);
-        if (isfinite(r->psnr_mean)) io_sbuf_printf(&b, "<td>%.2f</td><td>%.2f (frame %d)</td>", r->psnr_mean, r->psnr_worst, r->worst_frame);
+        if (isfinite(r->psnr_mean)) io_sbuf_printf(&b, "<td>%.2f</td><td>%.2f<br><small>frame %d</small></td>", r->psnr_mean, r->psnr_worst, r->worst_frame);
         else io_sbuf_printf(&b, "<td>identical</td><td>identical</td>");
         io_sbuf_printf(&b, "<td>%.4f</td><td>%.4f</td><td>%.3g</td>", r->ssim_mean, r->ssim_worst,
                        r->latent_err ? r->latent_err[r->steps - 1] : 0);
         if (r->adherence >= 0) io_sbuf_printf(&b, "<td>%.0f%%</td>", 100 * r->adherence);
-        else io_sbuf_printf(&b, "<td>n/a</td>");
+        else io_sbuf_printf(&b, "<td class='adherence-na'>n/a</td>");
         io_sbuf_printf(&b, "<td>%.2f</td><td>%.2f</td></tr>", r->ms_denoise / 1e3, r->ms_attention / 1e3);
     }
-    io_sbuf_printf(&b, "</table>");
+    io_sbuf_printf(&b, "</table></div>");
+    if (!o->adherence)
+        io_sbuf_printf(&b, "<p class='note'>Caption adherence: n/a. The checker (models/tiny/adherence.c) scores only "
+                           "models of the tiny family trained on its caption language (spadit.json: "
+                           "\"caption_checker\": \"tiny\"); on other or random-weight models a score would mean "
+                           "nothing.</p>");
+    else if (res->n && res->results[0].adherence < 0)
+        io_sbuf_printf(&b, "<p class='note'>Caption adherence: n/a. The prompt is outside the tiny model's caption "
+                           "language.</p>");
     int nm = res->n - 1;
     if (nm > 0) {
-        io_series *sp = calloc((size_t)nm, sizeof *sp), *ss = calloc((size_t)nm, sizeof *ss);
-        io_series *sl = calloc((size_t)nm, sizeof *sl);
+        ev_series *sp = calloc((size_t)nm, sizeof *sp), *ss = calloc((size_t)nm, sizeof *ss);
+        ev_series *sl = calloc((size_t)nm, sizeof *sl);
         for (int i = 0; i < nm && sp && ss && sl; i++) {
             const ev_method_result *r = &res->results[i + 1];
-            sp[i] = (io_series){r->label, r->psnr, r->frames};
-            ss[i] = (io_series){r->label, r->ssim, r->frames};
-            sl[i] = (io_series){r->label, r->latent_err, r->steps};
+            sp[i] = (ev_series){r->label, r->psnr, r->frames};
+            ss[i] = (ev_series){r->label, r->ssim, r->frames};
+            sl[i] = (ev_series){r->label, r->latent_err, r->steps};
         }
         if (sp && ss && sl) {
+            const char *ident = "identical to dense";
             io_sbuf_printf(&b, "<h2>Per-frame quality against dense</h2>");
-            io_svg_lines(&b, "PSNR per frame", "frame", "dB", sp, nm, NULL, 0);
-            io_svg_lines(&b, "SSIM per frame", "frame", "SSIM", ss, nm, NULL, 0);
+            ev_svg_lines(&b, &(ev_chart){"PSNR per frame", "frame", "PSNR (dB)", " dB", 0, 0, 100, ident}, sp, nm);
+            ev_svg_lines(&b, &(ev_chart){"SSIM per frame", "frame", "SSIM", NULL, 0, 0, 0, ident}, ss, nm);
             io_sbuf_printf(&b, "<h2>Latent divergence</h2>");
-            io_svg_lines(&b, "relative error of the latent after each step", "step", "||x - x_dense|| / ||x_dense||", sl,
-                         nm, NULL, 1);
+            ev_svg_lines(&b,
+                         &(ev_chart){"relative error of the latent after each step", "step",
+                                     "||x - x_dense|| / ||x_dense||", NULL, 1, 1, 0, ident},
+                         sl, nm);
         }
         free(sp), free(ss), free(sl);
         for (int i = 1; i < res->n; i++) {
@@ -127,17 +150,16 @@ static dit_status write_html(const ev_compare_opts *o, ev_compare_result *res, d
             io_sbuf_html(&b, r->label);
             io_sbuf_printf(&b, "</h2>");
             if (r->attn_err && r->layers) {
-                double vmax = 0;
-                for (int k = 0; k < r->shadow_calls * r->layers; k++)
-                    if (isfinite(r->attn_err[k]) && r->attn_err[k] > vmax) vmax = r->attn_err[k];
-                io_svg_heatmap(&b, "attention-output relative error against dense (rows: transformer calls, 2 per step "
+                ev_svg_heatmap(&b, "attention-output relative error against dense (rows: transformer calls, 2 per step "
                                    "with CFG; columns: layers)",
-                               "layer", "call", r->attn_err, r->shadow_calls, r->layers, vmax);
+                               "layer", "call", r->attn_err, r->shadow_calls, r->layers,
+                               "dense layer, no error computed");
             }
             if (r->side_by_side[0]) {
-                io_sbuf_printf(&b, "<p class='note'>dense | %s | |difference| x%d</p><video class='sbs' controls loop "
-                                   "autoplay muted src='",
-                               r->label, o->amplify > 0 ? o->amplify : 4);
+                io_sbuf_printf(&b, "<p class='note'>dense | ");
+                io_sbuf_html(&b, r->label);
+                io_sbuf_printf(&b, " | |difference| x%d</p><video class='sbs' controls loop autoplay muted src='",
+                               o->amplify > 0 ? o->amplify : 4);
                 dit_status s = io_sbuf_data_uri(&b, r->side_by_side, "video/webm", err);
                 if (s != DIT_OK) {
                     io_sbuf_free(&b);

@@ -85,6 +85,7 @@ def write_spadit_json(out, cfg, m):
         "sampler": g["sampler"], "negative_prompt": g["negative_prompt"], "seed": g["seed"],
         "text_len": cfg["text_len"], "transformer": "transformer",
         "example_prompt": data.DEFAULT_PROMPT,
+        "caption_checker": "tiny",  # trained on the caption language: `spadit compare` scores adherence
     }
     if m["smeta"]:
         spec["attention"] = {"sla": {"transformer": "transformer_sla", "variant": "main", "topk": m["smeta"]["topk"],
