@@ -1,15 +1,17 @@
 /* sparse_cpu.c — what the CPU references of Rectified SpaAttn and SLA share: parameter and
  * operand checks, the selection's storage (flags -> CSR lists), attn_select_cpu, the
- * block-sparse attention kernel (double accumulation, one softmax over the listed key blocks
- * of each (head, query block) row) and the statistics.
+ * block-sparse attention kernel (one softmax over the listed key blocks of each (head, query
+ * block) row: gathered blocks and sgemm in f32 like attn_dense_cpu, plus the exact double
+ * version the tests hold it to) and the statistics.
  * Checked by tests/test_attn_sparse.c (goldens from tools/gen_sparse_goldens.py, dense
  * equivalences, error messages).
  */
 #include "sparse_cpu.h"
 
-#include <math.h>   /* exp, sqrt, isfinite, floor */
+#include <cblas.h>  /* cblas_sgemm (OpenBLAS) */
+#include <math.h>   /* exp, expf, sqrt, isfinite, floor */
 #include <stdlib.h> /* calloc, malloc, free */
-#include <string.h> /* memset */
+#include <string.h> /* memset, memcpy */
 #include <time.h>   /* clock_gettime */
 
 #include "../dit/op_check.h" /* dit_check_operand, DIT_MASK */
@@ -236,8 +238,10 @@ dit_status attn_select_cpu(dit_backend *be, const attn_call *call, const dit_ten
 
 /* ---- the block-sparse kernel ---- */
 
-static void sparse_row(const attn_selection *sel, int64_t r, double scale, const float *q, const float *k,
-                       const float *v, float *out, double *logit, double *acc) {
+/* Exact version: double accumulation, one query at a time (the oracle the fast kernel is tested
+ * against, tests/test_attn_sparse.c). */
+static void sparse_row_f64(const attn_selection *sel, int64_t r, double scale, const float *q, const float *k,
+                           const float *v, float *out, double *logit, double *acc) {
     int64_t H = sel->heads, D = sel->head_dim, h = r / sel->nqb, i = r % sel->nqb;
     for (int64_t t = sel->q_start[i]; t < sel->q_start[i + 1]; t++) {
         const float *qt = q + (t * H + h) * D;
@@ -270,8 +274,8 @@ static void sparse_row(const attn_selection *sel, int64_t r, double scale, const
     }
 }
 
-dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, double scale, const float *q,
-                                 const float *k, const float *v, float *out) {
+dit_status attn_cpu_block_sparse_f64(dit_backend *be, const attn_selection *sel, double scale, const float *q,
+                                     const float *k, const float *v, float *out) {
     int64_t rows = sel->heads * sel->nqb, nk = sel->k_start[sel->nkb], D = sel->head_dim;
     int failed = 0;
 #pragma omp parallel
@@ -283,10 +287,72 @@ dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, dou
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t r = 0; r < rows; r++)
-            if (logit) sparse_row(sel, r, scale, q, k, v, out, logit, logit + nk);
+            if (logit) sparse_row_f64(sel, r, scale, q, k, v, out, logit, logit + nk);
         free(logit);
     }
     if (failed) return DIT_FAIL(&be->err, DIT_ERR_OOM, "sparse attention: scratch of %lld logits", (long long)nk);
+    return DIT_OK;
+}
+
+/* One row r = (head h, query block i) of the fast kernel: the listed key blocks' K and V rows are
+ * gathered into contiguous [n, D] buffers, then S = scale Q_i Kgᵀ and O_i = softmax(S) Vg are two
+ * sgemms (single-threaded here: this runs inside the OpenMP loop over rows), the softmax in f32
+ * with max subtraction (as attn_dense_cpu). */
+static void sparse_row_gemm(const attn_selection *sel, int64_t r, float scale, const float *q, const float *k,
+                            const float *v, float *out, float *kg, float *vg, float *S) {
+    int64_t H = sel->heads, D = sel->head_dim, h = r / sel->nqb, i = r % sel->nqb, ld = H * D;
+    int64_t t0 = sel->q_start[i], m = sel->q_start[i + 1] - t0, n = 0;
+    if (m <= 0) return;
+    for (int64_t e = sel->row_ptr[r]; e < sel->row_ptr[r + 1]; e++) {
+        int64_t j = sel->cols[e];
+        for (int64_t u = sel->k_start[j]; u < sel->k_start[j + 1]; u++, n++) {
+            memcpy(kg + n * D, k + u * ld + h * D, (size_t)D * sizeof(float));
+            memcpy(vg + n * D, v + u * ld + h * D, (size_t)D * sizeof(float));
+        }
+    }
+    float *O = out + t0 * ld + h * D;
+    if (n == 0) { /* no key: zeros, as the exact kernel */
+        for (int64_t t = 0; t < m; t++) memset(O + t * ld, 0, (size_t)D * sizeof(float));
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)D, scale, q + t0 * ld + h * D, (int)ld,
+                kg, (int)D, 0.0f, S, (int)n);
+    for (int64_t t = 0; t < m; t++) {
+        float *row = S + t * n, mx = -INFINITY, sum = 0;
+        for (int64_t c = 0; c < n; c++) mx = row[c] > mx ? row[c] : mx;
+        for (int64_t c = 0; c < n; c++) {
+            row[c] = expf(row[c] - mx);
+            sum += row[c];
+        }
+        float inv = 1.0f / sum;
+        for (int64_t c = 0; c < n; c++) row[c] *= inv;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)D, (int)n, 1.0f, S, (int)n, vg, (int)D, 0.0f,
+                O, (int)ld);
+}
+
+dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, double scale, const float *q,
+                                 const float *k, const float *v, float *out) {
+    int64_t rows = sel->heads * sel->nqb, nk = sel->k_start[sel->nkb], D = sel->head_dim, mq = 0;
+    for (int64_t i = 0; i < sel->nqb; i++)
+        if (sel->q_start[i + 1] - sel->q_start[i] > mq) mq = sel->q_start[i + 1] - sel->q_start[i];
+    int failed = 0;
+#pragma omp parallel
+    {
+        /* gathered K and V [nk, D] and the scores [mq, nk] of one row (at most every key) */
+        float *kg = malloc(((size_t)(2 * nk * D) + (size_t)(mq * nk) + 1) * sizeof(float));
+        if (!kg) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t r = 0; r < rows; r++)
+            if (kg) sparse_row_gemm(sel, r, (float)scale, q, k, v, out, kg, kg + nk * D, kg + 2 * nk * D);
+        free(kg);
+    }
+    if (failed)
+        return DIT_FAIL(&be->err, DIT_ERR_OOM, "sparse attention: scratch for %lld keys x %lld", (long long)nk,
+                        (long long)D);
     return DIT_OK;
 }
 

@@ -32,9 +32,14 @@ dit_status attn_sla_select(dit_backend *be, const attn_call *call, const dit_ten
                            attn_selection *sel);
 
 /* out[t, h, :] = sum_{u in the row's key blocks} softmax_u(scale q_t.k_u) v_u for every query t of
- * every row r = (h, i), accumulated in double (the renormalised block-sparse attention). */
+ * every row r = (h, i) (the renormalised block-sparse attention): per row, the listed K and V
+ * blocks gathered and two sgemms in f32 (the work of dense attention restricted to the visited
+ * blocks, rows spread over the OpenMP threads).  _f64: the same sum one query at a time in
+ * double (the exact oracle for tests; ~10x slower). */
 dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, double scale, const float *q,
                                  const float *k, const float *v, float *out);
+dit_status attn_cpu_block_sparse_f64(dit_backend *be, const attn_selection *sel, double scale, const float *q,
+                                     const float *k, const float *v, float *out);
 
 /* blocks_total / selected / compensated, sparsity and selected_per_head from sel. */
 void attn_cpu_fill_stats(const attn_selection *sel, attn_stats *st);

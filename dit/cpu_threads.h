@@ -5,15 +5,17 @@
  * (v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us, the tightest along the cgroup path),
  * at least 1.  `--threads N` on the CLI overrides it (dit_backend_cpu_create(N)).
  *
- * Waiting: libgomp's default is to spin ~300,000 iterations after every parallel region
- * before sleeping; on a machine whose cores are shared with other processes the spinning
- * workers take the cores that the working threads need (bench/NOTES.md: a DiT forward 6x
- * slower).  Any program linked with the CPU backend therefore starts with
- * OMP_WAIT_POLICY=PASSIVE unless the environment already sets OMP_WAIT_POLICY or
- * GOMP_SPINCOUNT.  libgomp reads its environment once, in its load-time constructor, before
- * main; the setting is made from the executable's .preinit_array, which the dynamic loader
- * runs before any shared library's constructor (the setenv itself does not outlive start-up:
- * glibc re-points environ before main, so getenv in main does not see it; libgomp already has).
+ * Waiting: libgomp's default is to spin ~300,000 iterations (5-10 ms measured here) after every
+ * parallel region before sleeping; on a machine whose cores are shared with other processes the
+ * spinning workers take the cores that the working threads need (bench/NOTES.md: a DiT forward
+ * 6x slower).  Every program linked with the CPU backend therefore runs with
+ * OMP_WAIT_POLICY=PASSIVE unless the environment sets OMP_WAIT_POLICY or GOMP_SPINCOUNT itself.
+ * libgomp reads its environment once, in its load-time constructor, before main, and a setenv
+ * before that constructor does not survive (at the executable's .preinit_array, the earliest
+ * hook, glibc has not adopted the environment yet; measured: GOMP_SPINCOUNT stays 300000).  So
+ * the pre-initialiser re-executes the program (/proc/self/exe, same argv, same pid) with
+ * OMP_WAIT_POLICY=PASSIVE and SPADIT_OMP_WAIT=1 added: ~65 ms once per start.  Not under
+ * valgrind (the new image would leave the tool); set OMP_WAIT_POLICY there.
  */
 #ifndef SPADIT_CPU_THREADS_H
 #define SPADIT_CPU_THREADS_H
