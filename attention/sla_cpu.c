@@ -13,7 +13,7 @@
 #include "sparse_cpu.h"
 
 #include <cblas.h>  /* cblas_sgemm (OpenBLAS) */
-#include <math.h>   /* exp, INFINITY */
+#include <math.h>   /* expf, INFINITY */
 #include <stdlib.h> /* malloc, calloc, free, qsort */
 #include <string.h> /* memset, memcpy */
 
@@ -103,12 +103,16 @@ dit_status attn_sla_select(dit_backend *be, const attn_call *call, const dit_ten
     return s;
 }
 
-/* phi(x) = softmax over the D elements of one token (computed in double, stored in f32). */
+/* phi(x) = softmax over the D elements of one token (f32 exponentials, the sum in double). */
 static void feature(const float *x, int64_t D, float *phi) {
     double mx = -INFINITY, z = 0;
     for (int64_t d = 0; d < D; d++) mx = (double)x[d] > mx ? (double)x[d] : mx;
-    for (int64_t d = 0; d < D; d++) z += exp((double)x[d] - mx);
-    for (int64_t d = 0; d < D; d++) phi[d] = (float)(exp((double)x[d] - mx) / z);
+    for (int64_t d = 0; d < D; d++) {
+        phi[d] = expf((float)((double)x[d] - mx));
+        z += phi[d];
+    }
+    float inv = (float)(1.0 / z);
+    for (int64_t d = 0; d < D; d++) phi[d] *= inv;
 }
 
 /* phi[t, :] = φ(x[t, h, :]) for t in [0, S). */
@@ -180,12 +184,17 @@ static dit_status linear_branch(dit_backend *be, const attn_call *call, const at
             apply_linear(phiq, W, H, D, h, 0, Sq, total, out, ol);
             continue;
         }
-#pragma omp parallel for schedule(dynamic, 1)
-        for (int64_t j = 0; j < nkb; j++) block_state(phik, V, H, D, h, sel->k_start[j], sel->k_start[j + 1], states + j * DD);
+        int nt = attn_cpu_blas_serial_begin();
+#pragma omp parallel num_threads(nt)
+        {
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t j = 0; j < nkb; j++)
+                block_state(phik, V, H, D, h, sel->k_start[j], sel->k_start[j + 1], states + j * DD);
+        }
         memset(total, 0, (size_t)DD * sizeof(float));
         for (int64_t j = 0; j < nkb; j++)
             for (int64_t e = 0; e < DD; e++) total[e] += states[j * DD + e];
-#pragma omp parallel
+#pragma omp parallel num_threads(nt)
         {
             int64_t mq = 0;
             for (int64_t i = 0; i < nqb; i++)
@@ -219,6 +228,7 @@ static dit_status linear_branch(dit_backend *be, const attn_call *call, const at
             }
             free(hi);
         }
+        attn_cpu_blas_serial_end(nt);
     }
     free(states), free(phiq), free(phik), free(ol);
     if (failed) return DIT_FAIL(&be->err, DIT_ERR_OOM, "sla: linear branch scratch");
