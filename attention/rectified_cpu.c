@@ -7,7 +7,9 @@
  *   select   rank Â (ties: lower index, text column last), n_i = min(ncols, max(top_k,
  *            1 + #(cumsum <= tau))), OR neighbours / forced square / all text key blocks,
  *            GAPR on the rest: compensated iff |Q̄·K̄| > |mq·K̄| + |Q̄·mk|; R_i, c_i;
- *   kernel   renormalised softmax over the real keys of the kept blocks (sparse_cpu.c);
+ *   kernel   renormalised softmax over the real keys of the kept blocks (sparse_cpu.c: f32
+ *            sgemms on the gathered blocks, like dense attention; the map and selection stay
+ *            in double);
  *   epilogue O = R_i O + c_i on the video query rows.
  * Text query rows (joint) keep every key block: dense over the real keys, R = 1, c = 0.
  * Checked by tests/test_attn_sparse.c against tools/gen_sparse_goldens.py (an independent

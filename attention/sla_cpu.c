@@ -12,7 +12,8 @@
  */
 #include "sparse_cpu.h"
 
-#include <math.h>   /* exp, INFINITY */
+#include <cblas.h>  /* cblas_sgemm (OpenBLAS) */
+#include <math.h>   /* expf, INFINITY */
 #include <stdlib.h> /* malloc, calloc, free, qsort */
 #include <string.h> /* memset, memcpy */
 
@@ -102,126 +103,135 @@ dit_status attn_sla_select(dit_backend *be, const attn_call *call, const dit_ten
     return s;
 }
 
-/* phi(x) = softmax over the D elements of one token. */
-static void feature(const float *x, int64_t D, double *phi) {
+/* phi(x) = softmax over the D elements of one token (f32 exponentials, the sum in double). */
+static void feature(const float *x, int64_t D, float *phi) {
     double mx = -INFINITY, z = 0;
     for (int64_t d = 0; d < D; d++) mx = (double)x[d] > mx ? (double)x[d] : mx;
     for (int64_t d = 0; d < D; d++) {
-        phi[d] = exp((double)x[d] - mx);
+        phi[d] = expf((float)((double)x[d] - mx));
         z += phi[d];
     }
-    for (int64_t d = 0; d < D; d++) phi[d] /= z;
+    float inv = (float)(1.0 / z);
+    for (int64_t d = 0; d < D; d++) phi[d] *= inv;
 }
 
-/* state [D*D + D] += Σ_{u in [u0, u1)} (φ(k_u) v_uᵀ, φ(k_u)) for head h; phi is scratch [D]. */
-static void add_state(const float *K, const float *V, int64_t H, int64_t D, int64_t h, int64_t u0, int64_t u1,
-                      double *state, double *phi) {
-    for (int64_t u = u0; u < u1; u++) {
-        feature(K + (u * H + h) * D, D, phi);
-        const float *vu = V + (u * H + h) * D;
-        for (int64_t a = 0; a < D; a++) {
-            for (int64_t b = 0; b < D; b++) state[a * D + b] += phi[a] * (double)vu[b];
-            state[D * D + a] += phi[a];
-        }
+/* phi[t, :] = φ(x[t, h, :]) for t in [0, S). */
+static void features(const float *X, int64_t S, int64_t H, int64_t D, int64_t h, float *phi) {
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < S; t++) feature(X + (t * H + h) * D, D, phi + t * D);
+}
+
+/* state [D*D + D] = (Σ_u φ(k_u) v_uᵀ, Σ_u φ(k_u)) over the rows [u0, u1) of head h (one sgemm). */
+static void block_state(const float *phik, const float *V, int64_t H, int64_t D, int64_t h, int64_t u0, int64_t u1,
+                        float *state) {
+    int64_t n = u1 - u0;
+    float *z = state + D * D;
+    for (int64_t a = 0; a < D; a++) z[a] = 0;
+    if (n <= 0) {
+        memset(state, 0, (size_t)(D * D) * sizeof(float));
+        return;
     }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)D, (int)D, (int)n, 1.0f, phik + u0 * D, (int)D,
+                V + (u0 * H + h) * D, (int)(H * D), 0.0f, state, (int)D);
+    for (int64_t u = u0; u < u1; u++)
+        for (int64_t a = 0; a < D; a++) z[a] += phik[u * D + a];
 }
 
-/* out[t, h, :] += (φ(q_t) H / (φ(q_t)·z + eps)) W_lᵀ for the queries [t0, t1); scratch [3D]. */
-static void apply_linear(const float *Q, const float *W, int64_t H, int64_t D, int64_t h, int64_t t0, int64_t t1,
-                         const double *state, float *out, double *scratch) {
-    double *phi = scratch, *ol = scratch + D, *y = scratch + 2 * D;
-    for (int64_t t = t0; t < t1; t++) {
-        feature(Q + (t * H + h) * D, D, phi);
+/* out[t, h, :] += (φ(q_t) H / (φ(q_t)·z + eps)) W_lᵀ for the queries [t0, t1) (two sgemms);
+ * ol is scratch [(t1 - t0) * D]. */
+static void apply_linear(const float *phiq, const float *W, int64_t H, int64_t D, int64_t h, int64_t t0, int64_t t1,
+                         const float *state, float *out, float *ol) {
+    int64_t m = t1 - t0;
+    if (m <= 0) return;
+    const float *pq = phiq + t0 * D, *z = state + D * D;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)D, (int)D, 1.0f, pq, (int)D, state, (int)D,
+                0.0f, ol, (int)D);
+    for (int64_t t = 0; t < m; t++) {
         double den = SLA_EPS;
-        for (int64_t a = 0; a < D; a++) den += phi[a] * state[D * D + a];
-        for (int64_t b = 0; b < D; b++) ol[b] = 0;
-        for (int64_t a = 0; a < D; a++)
-            for (int64_t b = 0; b < D; b++) ol[b] += phi[a] * state[a * D + b];
-        for (int64_t d = 0; d < D; d++) {
-            y[d] = 0;
-            for (int64_t e = 0; e < D; e++) y[d] += ol[e] / den * (double)W[d * D + e];
-        }
-        float *ot = out + (t * H + h) * D;
-        for (int64_t d = 0; d < D; d++) ot[d] = (float)((double)ot[d] + y[d]);
+        for (int64_t a = 0; a < D; a++) den += (double)pq[t * D + a] * (double)z[a];
+        float inv = (float)(1.0 / den);
+        for (int64_t b = 0; b < D; b++) ol[t * D + b] *= inv;
     }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)D, (int)D, 1.0f, ol, (int)D, W, (int)D, 1.0f,
+                out + (t0 * H + h) * D, (int)(H * D));
 }
 
-/* The linear branch and proj_l of every head, added to out (which holds o_s). */
+/* The linear branch and proj_l of every head, added to out (which holds o_s).  main: one state per
+ * head and three sgemms over all queries; sla1: a state per key block, H_i per query block. */
 static dit_status linear_branch(dit_backend *be, const attn_call *call, const attn_selection *sel, const float *Q,
                                 const float *K, const float *V, float *out) {
     int64_t H = sel->heads, D = sel->head_dim, nqb = sel->nqb, nkb = sel->nkb, DD = D * D + D;
+    int64_t Sq = sel->q_start[nqb], Sk = sel->k_start[nkb];
     int sla1 = call->params.sla.variant == ATTN_SLA_1;
     const float *W = call->proj_l_w->data, *bl = call->proj_l_b->data;
     /* main: one state; sla1: per key block states [nkb] plus their total [1] */
     int64_t nstate = sla1 ? nkb + 1 : 1;
-    double *states = malloc((size_t)(nstate * DD) * sizeof(double));
-    if (!states) return DIT_FAIL(&be->err, DIT_ERR_OOM, "sla: linear states %lld x %lld", (long long)nstate, (long long)DD);
+    float *states = malloc((size_t)(nstate * DD) * sizeof(float));
+    float *phiq = malloc((size_t)(Sq * D) * sizeof(float)), *phik = malloc((size_t)(Sk * D) * sizeof(float));
+    float *ol = sla1 ? NULL : malloc((size_t)(Sq * D) * sizeof(float));
+    if (!states || !phiq || !phik || (!sla1 && !ol)) {
+        free(states), free(phiq), free(phik), free(ol);
+        return DIT_FAIL(&be->err, DIT_ERR_OOM, "sla: linear branch of %lld queries, %lld keys, %lld states",
+                        (long long)Sq, (long long)Sk, (long long)nstate);
+    }
     int failed = 0;
-    for (int64_t h = 0; h < H; h++) {
-        memset(states, 0, (size_t)(nstate * DD) * sizeof(double));
-        double *total = states + (nstate - 1) * DD;
-        if (sla1) {
-#pragma omp parallel
-            {
-                double *phi = malloc((size_t)D * sizeof(double));
-                if (!phi) {
-#pragma omp atomic write
-                    failed = 1;
-                }
-#pragma omp for schedule(dynamic, 1)
-                for (int64_t j = 0; j < nkb; j++)
-                    if (phi) add_state(K, V, H, D, h, sel->k_start[j], sel->k_start[j + 1], states + j * DD, phi);
-                free(phi);
-            }
-            for (int64_t j = 0; j < nkb; j++)
-                for (int64_t e = 0; e < DD; e++) total[e] += states[j * DD + e];
-        } else {
-            double *phi = malloc((size_t)D * sizeof(double));
-            if (!phi) failed = 1;
-            else add_state(K, V, H, D, h, 0, sel->k_start[nkb], total, phi);
-            free(phi);
+    for (int64_t h = 0; h < H && !failed; h++) {
+        features(Q, Sq, H, D, h, phiq);
+        features(K, Sk, H, D, h, phik);
+        float *total = states + (nstate - 1) * DD;
+        if (!sla1) {
+            block_state(phik, V, H, D, h, 0, Sk, total);
+            apply_linear(phiq, W, H, D, h, 0, Sq, total, out, ol);
+            continue;
         }
-        if (failed) break;
-#pragma omp parallel
+        int nt = attn_cpu_blas_serial_begin();
+#pragma omp parallel num_threads(nt)
         {
-            double *scratch = malloc((size_t)(3 * D + (sla1 ? DD : 0)) * sizeof(double));
-            if (!scratch) {
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t j = 0; j < nkb; j++)
+                block_state(phik, V, H, D, h, sel->k_start[j], sel->k_start[j + 1], states + j * DD);
+        }
+        memset(total, 0, (size_t)DD * sizeof(float));
+        for (int64_t j = 0; j < nkb; j++)
+            for (int64_t e = 0; e < DD; e++) total[e] += states[j * DD + e];
+#pragma omp parallel num_threads(nt)
+        {
+            int64_t mq = 0;
+            for (int64_t i = 0; i < nqb; i++)
+                if (sel->q_start[i + 1] - sel->q_start[i] > mq) mq = sel->q_start[i + 1] - sel->q_start[i];
+            float *hi = malloc((size_t)(DD + mq * D) * sizeof(float));
+            if (!hi) {
 #pragma omp atomic write
                 failed = 1;
             }
 #pragma omp for schedule(dynamic, 1)
             for (int64_t i = 0; i < nqb; i++) {
-                if (!scratch) continue;
+                if (!hi) continue;
                 int64_t r = h * nqb + i;
-                const double *st = total;
-                if (sla1) { /* H_i = Σ_{j ∉ C_i} h_j: summed directly (exactly 0 when all are kept) or as total − kept */
-                    double *hi = scratch + 3 * D;
-                    int64_t kept = sel->row_ptr[r + 1] - sel->row_ptr[r];
-                    if (nkb - kept <= kept) {
-                        memset(hi, 0, (size_t)DD * sizeof(double));
-                        for (int64_t j = 0, e = sel->row_ptr[r]; j < nkb; j++) {
-                            if (e < sel->row_ptr[r + 1] && sel->cols[e] == j) {
-                                e++;
-                                continue;
-                            }
-                            for (int64_t x = 0; x < DD; x++) hi[x] += states[j * DD + x];
+                /* H_i = Σ_{j ∉ C_i} h_j: summed directly (exactly 0 when all are kept) or as total − kept */
+                int64_t kept = sel->row_ptr[r + 1] - sel->row_ptr[r];
+                if (nkb - kept <= kept) {
+                    memset(hi, 0, (size_t)DD * sizeof(float));
+                    for (int64_t j = 0, e = sel->row_ptr[r]; j < nkb; j++) {
+                        if (e < sel->row_ptr[r + 1] && sel->cols[e] == j) {
+                            e++;
+                            continue;
                         }
-                    } else {
-                        memcpy(hi, total, (size_t)DD * sizeof(double));
-                        for (int64_t e = sel->row_ptr[r]; e < sel->row_ptr[r + 1]; e++)
-                            for (int64_t x = 0; x < DD; x++) hi[x] -= states[sel->cols[e] * DD + x];
+                        for (int64_t x = 0; x < DD; x++) hi[x] += states[j * DD + x];
                     }
-                    st = hi;
+                } else {
+                    memcpy(hi, total, (size_t)DD * sizeof(float));
+                    for (int64_t e = sel->row_ptr[r]; e < sel->row_ptr[r + 1]; e++)
+                        for (int64_t x = 0; x < DD; x++) hi[x] -= states[sel->cols[e] * DD + x];
                 }
-                apply_linear(Q, W, H, D, h, sel->q_start[i], sel->q_start[i + 1], st, out, scratch);
+                apply_linear(phiq, W, H, D, h, sel->q_start[i], sel->q_start[i + 1], hi, out, hi + DD);
             }
-            free(scratch);
+            free(hi);
         }
-        if (failed) break;
+        attn_cpu_blas_serial_end(nt);
     }
-    free(states);
+    free(states), free(phiq), free(phik), free(ol);
     if (failed) return DIT_FAIL(&be->err, DIT_ERR_OOM, "sla: linear branch scratch");
-    int64_t Sq = sel->q_start[nqb];
 #pragma omp parallel for
     for (int64_t t = 0; t < Sq; t++)
         for (int64_t h = 0; h < H; h++)

@@ -1,16 +1,21 @@
 /* sparse_cpu.c — what the CPU references of Rectified SpaAttn and SLA share: parameter and
  * operand checks, the selection's storage (flags -> CSR lists), attn_select_cpu, the
- * block-sparse attention kernel (double accumulation, one softmax over the listed key blocks
- * of each (head, query block) row) and the statistics.
+ * block-sparse attention kernel (one softmax over the listed key blocks of each (head, query
+ * block) row: sgemms on runs of consecutive key blocks in f32 like attn_dense_cpu, plus the exact double
+ * version the tests hold it to) and the statistics.
  * Checked by tests/test_attn_sparse.c (goldens from tools/gen_sparse_goldens.py, dense
  * equivalences, error messages).
  */
 #include "sparse_cpu.h"
 
-#include <math.h>   /* exp, sqrt, isfinite, floor */
+#include <cblas.h>  /* cblas_sgemm (OpenBLAS) */
+#include <math.h>   /* exp, expf, sqrt, isfinite, floor */
 #include <stdlib.h> /* calloc, malloc, free */
-#include <string.h> /* memset */
+#include <string.h> /* memset, memcpy */
 #include <time.h>   /* clock_gettime */
+#ifdef _OPENMP
+#include <omp.h> /* omp_set_num_threads */
+#endif
 
 #include "../dit/op_check.h" /* dit_check_operand, DIT_MASK */
 
@@ -236,8 +241,29 @@ dit_status attn_select_cpu(dit_backend *be, const attn_call *call, const dit_ten
 
 /* ---- the block-sparse kernel ---- */
 
-static void sparse_row(const attn_selection *sel, int64_t r, double scale, const float *q, const float *k,
-                       const float *v, float *out, double *logit, double *acc) {
+int attn_cpu_blas_serial_begin(void) {
+#ifdef _OPENMP
+    int nt = omp_get_max_threads();
+    openblas_set_num_threads(1); /* (the OpenMP build also sets this thread's OpenMP count to 1) */
+    return nt;
+#else
+    return 1;
+#endif
+}
+
+void attn_cpu_blas_serial_end(int nt) {
+#ifdef _OPENMP
+    openblas_set_num_threads(nt);
+    omp_set_num_threads(nt);
+#else
+    (void)nt;
+#endif
+}
+
+/* Exact version: double accumulation, one query at a time (the oracle the fast kernel is tested
+ * against, tests/test_attn_sparse.c). */
+static void sparse_row_f64(const attn_selection *sel, int64_t r, double scale, const float *q, const float *k,
+                           const float *v, float *out, double *logit, double *acc) {
     int64_t H = sel->heads, D = sel->head_dim, h = r / sel->nqb, i = r % sel->nqb;
     for (int64_t t = sel->q_start[i]; t < sel->q_start[i + 1]; t++) {
         const float *qt = q + (t * H + h) * D;
@@ -270,8 +296,8 @@ static void sparse_row(const attn_selection *sel, int64_t r, double scale, const
     }
 }
 
-dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, double scale, const float *q,
-                                 const float *k, const float *v, float *out) {
+dit_status attn_cpu_block_sparse_f64(dit_backend *be, const attn_selection *sel, double scale, const float *q,
+                                     const float *k, const float *v, float *out) {
     int64_t rows = sel->heads * sel->nqb, nk = sel->k_start[sel->nkb], D = sel->head_dim;
     int failed = 0;
 #pragma omp parallel
@@ -283,10 +309,85 @@ dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, dou
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t r = 0; r < rows; r++)
-            if (logit) sparse_row(sel, r, scale, q, k, v, out, logit, logit + nk);
+            if (logit) sparse_row_f64(sel, r, scale, q, k, v, out, logit, logit + nk);
         free(logit);
     }
     if (failed) return DIT_FAIL(&be->err, DIT_ERR_OOM, "sparse attention: scratch of %lld logits", (long long)nk);
+    return DIT_OK;
+}
+
+/* One row r = (head h, query block i) of the fast kernel.  The listed key blocks are taken as
+ * maximal runs of consecutive blocks (contiguous tokens, read in place with the [S, H, D] stride: no
+ * copy); S = scale Q_i K_runᵀ fills the run's columns of the score rows, softmax in f32 with max
+ * subtraction (as attn_dense_cpu), then O_i = Σ_runs P_run V_run.  All sgemms single-threaded: this
+ * runs inside the OpenMP loop over rows. */
+static void sparse_row_gemm(const attn_selection *sel, int64_t r, float scale, const float *q, const float *k,
+                            const float *v, float *out, float *S) {
+    int64_t H = sel->heads, D = sel->head_dim, h = r / sel->nqb, i = r % sel->nqb, ld = H * D;
+    int64_t t0 = sel->q_start[i], m = sel->q_start[i + 1] - t0, n = 0;
+    int64_t e0 = sel->row_ptr[r], e1 = sel->row_ptr[r + 1];
+    if (m <= 0) return;
+    for (int64_t e = e0; e < e1; e++) n += sel->k_start[sel->cols[e] + 1] - sel->k_start[sel->cols[e]];
+    float *O = out + t0 * ld + h * D;
+    const float *Q = q + t0 * ld + h * D;
+    if (n == 0) { /* no key: zeros, as the exact kernel */
+        for (int64_t t = 0; t < m; t++) memset(O + t * ld, 0, (size_t)D * sizeof(float));
+        return;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t off = 0;
+        for (int64_t e = e0; e < e1;) {
+            int64_t f = e + 1;
+            while (f < e1 && sel->cols[f] == sel->cols[f - 1] + 1) f++;
+            int64_t u0 = sel->k_start[sel->cols[e]], len = sel->k_start[sel->cols[f - 1] + 1] - u0;
+            if (len > 0) {
+                if (pass == 0)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)len, (int)D, scale, Q, (int)ld,
+                                k + u0 * ld + h * D, (int)ld, 0.0f, S + off, (int)n);
+                else
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)D, (int)len, 1.0f, S + off,
+                                (int)n, v + u0 * ld + h * D, (int)ld, off ? 1.0f : 0.0f, O, (int)ld);
+            }
+            off += len;
+            e = f;
+        }
+        if (pass == 1) break;
+        for (int64_t t = 0; t < m; t++) {
+            float *row = S + t * n, mx = -INFINITY, sum = 0;
+            for (int64_t c = 0; c < n; c++) mx = row[c] > mx ? row[c] : mx;
+            for (int64_t c = 0; c < n; c++) {
+                row[c] = expf(row[c] - mx);
+                sum += row[c];
+            }
+            float inv = 1.0f / sum;
+            for (int64_t c = 0; c < n; c++) row[c] *= inv;
+        }
+    }
+}
+
+dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, double scale, const float *q,
+                                 const float *k, const float *v, float *out) {
+    int64_t rows = sel->heads * sel->nqb, nk = sel->k_start[sel->nkb], mq = 0;
+    for (int64_t i = 0; i < sel->nqb; i++)
+        if (sel->q_start[i + 1] - sel->q_start[i] > mq) mq = sel->q_start[i + 1] - sel->q_start[i];
+    int failed = 0, nt = attn_cpu_blas_serial_begin();
+#pragma omp parallel num_threads(nt)
+    {
+        /* the scores [mq, nk] of one row (at most every key) */
+        float *kg = malloc(((size_t)(mq * nk) + 1) * sizeof(float));
+        if (!kg) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t r = 0; r < rows; r++)
+            if (kg) sparse_row_gemm(sel, r, (float)scale, q, k, v, out, kg);
+        free(kg);
+    }
+    attn_cpu_blas_serial_end(nt);
+    if (failed)
+        return DIT_FAIL(&be->err, DIT_ERR_OOM, "sparse attention: scores of %lld queries x %lld keys", (long long)mq,
+                        (long long)nk);
     return DIT_OK;
 }
 

@@ -32,9 +32,23 @@ dit_status attn_sla_select(dit_backend *be, const attn_call *call, const dit_ten
                            attn_selection *sel);
 
 /* out[t, h, :] = sum_{u in the row's key blocks} softmax_u(scale q_t.k_u) v_u for every query t of
- * every row r = (h, i), accumulated in double (the renormalised block-sparse attention). */
+ * every row r = (h, i) (the renormalised block-sparse attention): per row, two sgemms in f32 per
+ * run of consecutive listed key blocks, read in place (the work of dense attention restricted to
+ * the visited blocks, rows spread over the OpenMP threads).  _f64: the same sum one query at a time in
+ * double (the exact oracle for tests; ~10x slower). */
 dit_status attn_cpu_block_sparse(dit_backend *be, const attn_selection *sel, double scale, const float *q,
                                  const float *k, const float *v, float *out);
+dit_status attn_cpu_block_sparse_f64(dit_backend *be, const attn_selection *sel, double scale, const float *q,
+                                     const float *k, const float *v, float *out);
+
+/* Around an OpenMP parallel region whose threads each call sgemm:
+ *     int nt = attn_cpu_blas_serial_begin();  #pragma omp parallel num_threads(nt) {...}  attn_cpu_blas_serial_end(nt);
+ * OpenBLAS 0.3.21's OpenMP build runs its threaded path even when called inside a parallel region,
+ * and there the callers serialise on one buffer slot (measured: 61% of the time spinning in
+ * exec_blas_async, the block-sparse kernel 3-30x slower with 2 threads than with 1).  begin() makes
+ * OpenBLAS single-threaded and returns the team size; end() restores both counts. */
+int attn_cpu_blas_serial_begin(void);
+void attn_cpu_blas_serial_end(int nt);
 
 /* blocks_total / selected / compensated, sparsity and selected_per_head from sel. */
 void attn_cpu_fill_stats(const attn_selection *sel, attn_stats *st);

@@ -53,7 +53,7 @@ static dit_status rank_main(const dit_rank_ctx *ctx, void *user, dit_err *err) {
     const job *j = user;
     const int rank = ctx->rank, P = ctx->size;
     dit_backend *be = NULL;
-    DIT_TRY(dit_rank_backend(j->backend, ctx, &be, err));
+    DIT_TRY(dit_rank_backend(j->backend, 0, ctx, &be, err));
     dit_comm *world = NULL, *sp = NULL, *cg = NULL;
     wan_dit *m = NULL;
     wan_run run;

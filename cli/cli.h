@@ -24,4 +24,10 @@ typedef struct cli_run_flags {
  * printing an error naming the flag, 0 when `a` is not one of them. */
 int cli_run_flag(const char *a, const char *v, cli_run_flags *f);
 
+/* `--threads N` (every command that runs a backend): CPU threads, 1..1024 (0, the default: the cores
+ * this process may use; dit/cpu_threads.h).  Same return convention as cli_run_flag. */
+int cli_threads_flag(const char *a, const char *v, long long *threads);
+#define CLI_THREADS_HELP "  --threads N          CPU backend threads (default: the cores this process may use:\n" \
+                         "                       affinity mask and cgroup CPU quota)\n"
+
 #endif

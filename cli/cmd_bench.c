@@ -23,6 +23,7 @@ static void usage(FILE *f) {
                "                       the other steps of the same phase take those figures)\n"
                "  --warmup N --repeat N  untimed and timed runs per measured step (default 1, 3; median kept)\n"
                "  --backend cuda|cpu   device (default cuda)\n"
+               CLI_THREADS_HELP
                "  --json FILE          write the results as JSON\n"
                "  --per-layer          print the per-layer table\n"
                "  --seed N --quiet\n");
@@ -32,7 +33,7 @@ int cmd_bench(int argc, char **argv) {
     const char *list = "rectified-wan,rectified-90,sla-10,sla-5", *config = "1.3B", *model = NULL;
     const char *backend = "cuda", *json = NULL;
     cli_run_flags rf = {832, 480, 81, 50, 0, 5}; /* Wan2.1 480p x 81, 50 steps, shift 5 */
-    long long warmup = 1, repeat = 3;
+    long long warmup = 1, repeat = 3, threads = 0;
     int cfg = 1, all_steps = 0, per_layer = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -52,7 +53,7 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--backend")) backend = v;
         else if (!strcmp(a, "--json")) json = v;
-        else if ((run_flag = cli_run_flag(a, v, &rf)) != 0) {
+        else if ((run_flag = cli_run_flag(a, v, &rf)) != 0 || (run_flag = cli_threads_flag(a, v, &threads)) != 0) {
             if (run_flag < 0) return 2;
         } else if (!strcmp(a, "--warmup")) {
             if (!cli_parse_int(a, v, 0, 100, &warmup)) return 2;
@@ -87,7 +88,7 @@ int cmd_bench(int argc, char **argv) {
         return 2;
     }
     dit_backend *be = NULL;
-    if (dit_backend_create(backend, &be, &err) != DIT_OK) {
+    if (dit_backend_create_threads(backend, (int)threads, &be, &err) != DIT_OK) {
         if (err.code == DIT_ERR_NO_DEVICE || err.code == DIT_ERR_UNSUPPORTED)
             fprintf(stderr, "spadit: error: %s\n  (spadit bench measures on the GPU by default; --backend cpu runs the "
                             "CPU reference)\n", err.msg);

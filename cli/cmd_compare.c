@@ -26,14 +26,15 @@ static void usage(FILE *f) {
                "  --shadow-steps N     attention-output error vs dense for the first N steps (default 2)\n"
                "  --amplify N          difference amplification in the side-by-side video (default 4)\n"
                "  --size WxH --frames N --steps N --shift X --guidance X --seed N --sampler NAME\n"
-               "  --negative-prompt S --backend cpu|cuda --cache-dir DIR --no-cache --quiet\n");
+               "  --negative-prompt S --backend cpu|cuda --cache-dir DIR --no-cache --quiet\n"
+               CLI_THREADS_HELP);
 }
 
 int cmd_compare(int argc, char **argv) {
     const char *model = DEFAULT_MODEL, *prompt = NULL, *neg = NULL, *list = NULL, *out_dir = "compare_out";
     const char *backend = "cpu", *cache_dir = NULL, *sampler = NULL;
     cli_run_flags rf = {0, 0, 0, 0, 0, -1}; /* 0 / -1: the model's defaults */
-    long long shadow = 2, amp = 4;
+    long long shadow = 2, amp = 4, threads = 0;
     double guidance = -1;
     int quiet = 0, no_cache = 0;
     for (int i = 1; i < argc; i++) {
@@ -49,7 +50,7 @@ int cmd_compare(int argc, char **argv) {
         } else if (a[0] == '-' && a[1] == '-' && !v) {
             fprintf(stderr, "spadit: error: %s needs a value (see spadit compare --help)\n", a);
             return 2;
-        } else if ((run_flag = cli_run_flag(a, v, &rf)) != 0) {
+        } else if ((run_flag = cli_run_flag(a, v, &rf)) != 0 || (run_flag = cli_threads_flag(a, v, &threads)) != 0) {
             if (run_flag < 0) return 2;
         } else if (!strcmp(a, "--attention")) list = v;
         else if (!strcmp(a, "--model")) model = v;
@@ -131,7 +132,7 @@ int cmd_compare(int argc, char **argv) {
         prompts[np++] = strdup(prompt);
     }
     dit_backend *be = NULL;
-    if (dit_backend_create(backend, &be, &err) != DIT_OK) return cli_fail(err.msg);
+    if (dit_backend_create_threads(backend, (int)threads, &be, &err) != DIT_OK) return cli_fail(err.msg);
     int rc = 0;
     for (int p = 0; p < np && rc == 0; p++) {
         char dir[1024];

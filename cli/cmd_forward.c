@@ -18,6 +18,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: spadit forward [MODEL] [options]\n"
                "  MODEL               Wan DiT folder (default: the bundled small model %s)\n"
                "  --backend NAME      cpu | cuda (default cpu)\n"
+               "  --threads N         CPU backend threads (default: the cores this process may use)\n"
                "  --latent FxHxW      latent grid (default 3x8x12)\n"
                "  --t T               timestep (default 500)\n"
                "  --seed S            seed of the random latent and context (default 0)\n"
@@ -31,11 +32,15 @@ static void usage(FILE *f) {
 
 int cmd_forward(int argc, char **argv) {
     const char *model = DEFAULT_MODEL, *backend = "cpu", *input = NULL, *output = NULL;
-    long long F = 3, H = 8, W = 12, seed = 0, ctx_len = 24, repeat = 1;
+    long long F = 3, H = 8, W = 12, seed = 0, ctx_len = 24, repeat = 1, threads = 0;
     double t = 500;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        int th = cli_threads_flag(a, v, &threads);
+        if (th < 0) return 2;
+        if (th > 0) {
+            i++;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--backend")) {
@@ -76,7 +81,7 @@ int cmd_forward(int argc, char **argv) {
     }
     dit_err err = {0};
     dit_backend *be = NULL;
-    if (dit_backend_create(backend, &be, &err) != DIT_OK) return cli_fail(err.msg);
+    if (dit_backend_create_threads(backend, (int)threads, &be, &err) != DIT_OK) return cli_fail(err.msg);
     wan_dit *m = NULL;
     if (wan_dit_load(model, be, &m, &err) != DIT_OK) {
         dit_backend_destroy(&be);
@@ -122,8 +127,8 @@ int cmd_forward(int argc, char **argv) {
             dit_rng_fill_normal(&rng, x, nl, 1.0f);
             dit_rng_fill_normal(&rng, ctx, nc, 1.0f);
         }
-        printf("model %s: dim %d, %d layers, %d heads; backend %s; latent %lldx%lldx%lldx%lld -> %lld tokens\n", model,
-               m->cfg.dim, m->cfg.layers, m->cfg.heads, be->name, (long long)m->cfg.in_dim, F, H, W,
+        printf("model %s: dim %d, %d layers, %d heads; backend %s (%s); latent %lldx%lldx%lldx%lld -> %lld tokens\n", model,
+               m->cfg.dim, m->cfg.layers, m->cfg.heads, be->name, be->device_name, (long long)m->cfg.in_dim, F, H, W,
                (long long)run.N);
         for (long long r = 0; r < repeat && rc == 0; r++) {
             if (wan_dit_forward(&run, x, t, ctx, ctx_len, vel, &err) != DIT_OK) {

@@ -36,6 +36,8 @@ static void usage(FILE *f) {
             "  --attention PRESET   dense | rectified-wan | sla-10 ... (configs/attention/) or a .json file\n"
             "  --dit DIR            use this DiT instead of the folder's (e.g. an SLA fine-tune)\n"
             "  --backend NAME       cpu | cuda (default cpu)\n"
+            CLI_THREADS_HELP
+            "                       (with --ranks: threads per rank; default the cores / ranks)\n"
             "  --gpus N             N GPUs, one process each (CUDA + NCCL): Ulysses sequence parallelism,\n"
             "                       and CFG parallelism when N is even (see --cfg-parallel)\n"
             "  --ranks N            N rank processes on the chosen backend (cpu: shared memory; the CPU\n"
@@ -76,6 +78,7 @@ typedef struct gen_job {
     long long seed;
     int fps, crf, quiet;
     int ranks, cfg_degree; /* ranks = cfg_degree x Ulysses degree */
+    int threads;           /* CPU threads per process (0: the default) */
 } gen_job;
 
 /* Rank 0's output: the video with the run's settings in its comment tag, and the latent if asked. */
@@ -144,7 +147,7 @@ static void slug(const char *prompt, char *out, size_t cap) {
 static dit_status run_rank(const gen_job *j, const dit_rank_ctx *ctx, dit_err *err) {
     const int rank = ctx ? ctx->rank : 0, P = ctx ? ctx->size : 1;
     dit_backend *be = NULL;
-    dit_status s = dit_rank_backend(j->backend, ctx, &be, err);
+    dit_status s = dit_rank_backend(j->backend, j->threads, ctx, &be, err);
     if (s != DIT_OK) return s;
     dit_comm *world = NULL, *sp = NULL, *cfgg = NULL;
     if (P > 1) s = dit_parallel_comms(ctx, j->cfg_degree, be, &world, &sp, &cfgg, err);
@@ -152,7 +155,7 @@ static dit_status run_rank(const gen_job *j, const dit_rank_ctx *ctx, dit_err *e
         fprintf(stderr, "spadit: %s, %dx%d, %d frames, %d steps (%s, shift %g, guidance %g), seed %lld, attention %s, "
                         "backend %s\n",
                 j->model, j->o.width, j->o.height, j->o.frames, j->o.steps, smp_solver_name(j->o.solver), j->o.shift,
-                j->o.guidance, j->seed, j->pol.name, be->name);
+                j->o.guidance, j->seed, j->pol.name, be->device == DIT_DEVICE_CPU ? be->device_name : be->name);
         if (P > 1)
             fprintf(stderr, "spadit: %d ranks: CFG parallel x%d, Ulysses sequence parallel x%d\n", P, j->cfg_degree,
                     P / j->cfg_degree);
@@ -228,7 +231,7 @@ int cmd_generate(int argc, char **argv) {
     long long fps = 0, crf = -1;
     double guidance = -1;
     int no_cache = 0, tiling = 1, quiet = 0, cfg_parallel = -1;
-    long long ranks = 1;
+    long long ranks = 1, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define NEED_VALUE                                                                      \
@@ -237,6 +240,7 @@ int cmd_generate(int argc, char **argv) {
         return 2;                                                                       \
     }
         int run_flag = cli_run_flag(a, v, &rf);
+        if (run_flag == 0) run_flag = cli_threads_flag(a, v, &threads);
         if (run_flag < 0) return 2;
         if (run_flag > 0) {
             i++;
@@ -377,6 +381,7 @@ int cmd_generate(int argc, char **argv) {
     j.o.policy = &j.pol;
     j.seed = seed, j.fps = (int)(fps ? fps : def.fps), j.crf = (int)crf, j.quiet = quiet;
     j.ranks = (int)ranks;
+    j.threads = (int)threads;
     const int cfg_on = o.guidance != 1.0;
     if (cfg_parallel == 1 && (ranks % 2 || !cfg_on)) {
         fprintf(stderr, "spadit: error: --cfg-parallel on needs an even rank count and guidance != 1 (got %lld ranks, "

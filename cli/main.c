@@ -72,6 +72,11 @@ int cli_run_flag(const char *a, const char *v, cli_run_flags *f) {
     return 0;
 }
 
+int cli_threads_flag(const char *a, const char *v, long long *threads) {
+    if (strcmp(a, "--threads")) return 0;
+    return cli_parse_int(a, v, 1, 1024, threads) ? 1 : -1;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);

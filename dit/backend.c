@@ -5,8 +5,12 @@
 #include <string.h> /* strcmp, strncmp */
 
 dit_status dit_backend_create(const char *name, dit_backend **out, dit_err *err) {
+    return dit_backend_create_threads(name, 0, out, err);
+}
+
+dit_status dit_backend_create_threads(const char *name, int threads, dit_backend **out, dit_err *err) {
     *out = NULL;
-    if (!name || !strcmp(name, "cpu")) return dit_backend_cpu_create(0, out, err);
+    if (!name || !strcmp(name, "cpu")) return dit_backend_cpu_create(threads, out, err);
     if (!strcmp(name, "cuda")) return dit_backend_cuda_create(0, out, err);
     if (!strncmp(name, "cuda:", 5)) return dit_backend_cuda_create(atoi(name + 5), out, err);
     return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "unknown backend '%s' (expected 'cpu', 'cuda' or 'cuda:N')", name);

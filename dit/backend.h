@@ -113,9 +113,13 @@ struct dit_backend {
 /* Create a backend by name: "cpu", "cuda" (or "cuda:N").  On failure returns a
  * status and writes why into err (for example no GPU, or a CPU-only build). */
 dit_status dit_backend_create(const char *name, dit_backend **out, dit_err *err);
+/* The same with a CPU thread count (`--threads N`; 0: the default; ignored by CUDA backends). */
+dit_status dit_backend_create_threads(const char *name, int threads, dit_backend **out, dit_err *err);
 void dit_backend_destroy(dit_backend **be);
 
-/* threads > 0 also sets the process's OpenMP thread count (omp_set_num_threads); 0 keeps the default. */
+/* Sets the process's OpenMP thread count (omp_set_num_threads) to `threads`, or when threads <= 0 to
+ * the cores this process may use (dit_cpu_cores_available: affinity mask, cgroup quota), unless
+ * OMP_NUM_THREADS is set.  Idle workers sleep (OMP_WAIT_POLICY=PASSIVE by default; cpu_threads.h). */
 dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err);
 /* Defined only when built with CUDA; the stub returns DIT_ERR_UNSUPPORTED. */
 dit_status dit_backend_cuda_create(int device, dit_backend **out, dit_err *err);

@@ -1,13 +1,15 @@
 /* launch.c — fork the ranks, collect their exit, stop everyone on the first failure. */
 #include "launch.h"
 
+#include "cpu_threads.h" /* dit_cpu_cores_available */
+
 #include <errno.h>     /* errno, EINTR */
 #include <signal.h>    /* kill, SIGKILL */
 #include <stdio.h>     /* fflush, snprintf */
 #include <string.h>    /* memset, strerror, strcmp */
 #include <sys/types.h> /* pid_t */
 #include <sys/wait.h>  /* waitpid */
-#include <unistd.h>    /* fork, _exit, sysconf */
+#include <unistd.h>    /* fork, _exit */
 #ifdef __linux__
 #include <sys/prctl.h> /* prctl(PR_SET_PDEATHSIG) */
 #endif
@@ -128,11 +130,11 @@ dit_status dit_parallel_comms(const dit_rank_ctx *ctx, int cfg_degree, dit_backe
     return DIT_OK;
 }
 
-dit_status dit_rank_backend(const char *name, const dit_rank_ctx *ctx, dit_backend **out, dit_err *err) {
-    if (!ctx || ctx->size == 1) return dit_backend_create(name, out, err);
+dit_status dit_rank_backend(const char *name, int threads, const dit_rank_ctx *ctx, dit_backend **out, dit_err *err) {
+    if (!ctx || ctx->size == 1) return dit_backend_create_threads(name, threads, out, err);
     if (!strcmp(name, "cpu")) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        return dit_backend_cpu_create(cores / ctx->size > 1 ? (int)(cores / ctx->size) : 1, out, err);
+        int cores = dit_cpu_cores_available();
+        return dit_backend_cpu_create(threads > 0 ? threads : cores / ctx->size > 1 ? cores / ctx->size : 1, out, err);
     }
     dit_status s = dit_backend_cuda_create(ctx->rank, out, err);
     if (s != DIT_OK) dit_err_wrap(err, "rank %d needs GPU %d", ctx->rank, ctx->rank);

@@ -23,9 +23,10 @@ typedef dit_status (*dit_rank_fn)(const dit_rank_ctx *ctx, void *user, dit_err *
 
 dit_status dit_launch_ranks(int size, dit_shm_world *world, dit_rank_fn fn, void *user, dit_err *err);
 
-/* The backend of one rank: "cpu" -> a CPU backend with this rank's share of the cores; anything else
- * -> the CUDA backend on GPU `rank`.  ctx NULL (one process): dit_backend_create(name). */
-dit_status dit_rank_backend(const char *name, const dit_rank_ctx *ctx, dit_backend **out, dit_err *err);
+/* The backend of one rank: "cpu" -> a CPU backend with `threads` threads (> 0: `--threads`, per rank)
+ * or this rank's share of the cores available (dit_cpu_cores_available / size, at least 1); anything
+ * else -> the CUDA backend on GPU `rank`.  ctx NULL (one process): dit_backend_create_threads. */
+dit_status dit_rank_backend(const char *name, int threads, const dit_rank_ctx *ctx, dit_backend **out, dit_err *err);
 
 /* --- the parallel layout of a generation: ranks = cfg_degree (1 or 2) x Ulysses degree u ---------
  * Rank r runs CFG half r / u (0: conditional) and holds Ulysses shard r % u.  The world of a CPU run

@@ -1,6 +1,7 @@
 /* compare.c — the A/B runner (see compare.h): one dense reference run, then each
  * method on the same noise and contexts, metrics against the reference, videos. */
 #include "compare.h"
+#include "speed.h" /* ev_sparsity_note */
 
 #include <math.h>     /* INFINITY */
 #include <stdio.h>    /* snprintf */
@@ -197,6 +198,11 @@ dit_status ev_compare_run(const ev_compare_opts *o, const ev_method *methods, in
                             "sparsity %.3f  denoise %.1f s\n",
                     r->label, r->psnr_mean, r->psnr_worst, r->worst_frame, r->ssim_mean, r->ssim_worst, r->mean_sparsity,
                     r->ms_denoise / 1e3);
+        char note[512];
+        if (o->log && s == DIT_OK && m > 0 &&
+            ev_sparsity_note(r->label, r->mean_sparsity > 0, r->mean_sparsity, 0, note, sizeof note))
+            fprintf(o->log, "spadit compare: %s (sparsity: the run's mean, dense warm-up steps and layers included)\n",
+                    note);
     }
     free(dense_rgb);
     free(ref.all);

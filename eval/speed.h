@@ -64,6 +64,15 @@ double ev_speed_step_speedup(const ev_speed_result *r, int m, int s);
  * method's achieved sparsity of that layer)), on the profile step. */
 double ev_speed_amdahl_bound(const ev_speed_result *r, int m);
 
+/* A line for people when a preset cannot sparsify at the run's shape: it never ran sparse, or its
+ * achieved sparsity on the layers that did is below EV_LOW_SPARSITY (few key blocks per row at small
+ * token counts; top-p, neighbour and forced blocks then keep most of them), so its attention cannot be
+ * much faster than dense.  Writes the note into buf (tokens 0: not named) and returns buf, or returns
+ * NULL when the preset did sparsify.  Used by `spadit bench` and `spadit compare`. */
+#define EV_LOW_SPARSITY 0.25
+const char *ev_sparsity_note(const char *label, int ran_sparse, double sparsity, int64_t tokens, char *buf,
+                             size_t cap);
+
 /* Table for people (stdout) and JSON for machines. */
 void ev_speed_print_table(const ev_speed_result *r, FILE *f, int per_layer);
 dit_status ev_speed_write_json(const ev_speed_result *r, const char *model_label, const char *path, dit_err *err);

@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h> /* cJSON */
 #include <math.h>        /* isfinite */
 #include <stdlib.h>      /* free */
+#include <stdio.h>       /* snprintf */
 #include <string.h>      /* strlen */
 
 #include "../io/atomic_file.h" /* io_write_file_atomic */
@@ -9,6 +10,22 @@
 
 /* The step whose figures summarise a method: its first sparse step (or 0). */
 static int summary_step(const ev_speed_method *m) { return m->first_sparse_step >= 0 ? m->first_sparse_step : 0; }
+
+const char *ev_sparsity_note(const char *label, int ran_sparse, double sparsity, int64_t tokens, char *buf,
+                             size_t cap) {
+    char at[64] = "at this shape";
+    if (tokens > 0) snprintf(at, sizeof at, "at %lld tokens", (long long)tokens);
+    if (!ran_sparse)
+        snprintf(buf, cap, "note: %s never ran sparse %s (its dense steps / layers cover the whole run)", label, at);
+    else if (sparsity < EV_LOW_SPARSITY)
+        snprintf(buf, cap,
+                 "note: %s %s %s: achieved sparsity %.2f (it keeps %.0f%% of the key blocks), so its attention "
+                 "cannot be much faster than dense here",
+                 label, sparsity < 0.05 ? "cannot sparsify" : "hardly sparsifies", at, sparsity, 100 * (1 - sparsity));
+    else
+        return NULL;
+    return buf;
+}
 
 void ev_speed_print_table(const ev_speed_result *r, FILE *f, int per_layer) {
     const ev_speed_method *d = &r->methods[0];
@@ -32,6 +49,13 @@ void ev_speed_print_table(const ev_speed_result *r, FILE *f, int per_layer) {
                "speedup a kernel whose time scaled with density would give at the achieved sparsity; run x: the "
                "whole %d-step schedule, dense warm-up steps included.\n",
             r->steps);
+    for (int i = 1; i < r->n; i++) {
+        const ev_speed_method *m = &r->methods[i];
+        char note[512];
+        if (ev_sparsity_note(m->label, m->first_sparse_step >= 0, m->steps[summary_step(m)].sparsity, r->tokens, note,
+                             sizeof note))
+            fprintf(f, "%s\n", note);
+    }
     if (!per_layer) return;
     fprintf(f, "\nper-layer attention ms on each method's first sparse step (speedup against dense):\n%-6s %10s", "layer",
             "dense");

@@ -42,6 +42,15 @@ expect 2 "--seed expects an integer" -- "$BIN" forward --seed abc
 expect 2 "unknown option '--frames'" -- "$BIN" forward --frames 3
 expect 1 "must be positive multiples of the patch" -- "$BIN" forward "$DATA/wan_tiny32_diffusers" --latent 2x5x10
 expect 1 "unknown backend 'tpu'" -- "$BIN" forward "$DATA/wan_tiny32_diffusers" --backend tpu
+# threading (issue 21): --threads N, the affinity mask as the default, passive waiting
+expect 0 "(CPU, 1 thread, passive wait)" -- "$BIN" forward "$DATA/wan_tiny32_diffusers" --latent 2x6x10 --threads 1
+expect 0 "(CPU, 3 threads, passive wait)" -- "$BIN" forward "$DATA/wan_tiny32_diffusers" --latent 2x6x10 --threads 3
+expect 0 "OMP_WAIT_POLICY=active from the environment" -- env OMP_WAIT_POLICY=active "$BIN" forward "$DATA/wan_tiny32_diffusers" --latent 2x6x10 --threads 1
+expect 2 "--threads expects an integer in [1, 1024]" -- "$BIN" forward --threads 0
+expect 2 "--threads expects an integer in [1, 1024]" -- "$BIN" generate "x" --threads many
+if command -v taskset > /dev/null && taskset -c 0 true 2> /dev/null; then
+  expect 0 "(CPU, 1 thread, passive wait)" -- env -u OMP_NUM_THREADS taskset -c 0 "$BIN" forward "$DATA/wan_tiny32_diffusers" --latent 2x6x10
+fi
 printf 'garbage' > "$tmp/bad.safetensors"
 echo '{"_class_name":"WanModel","dim":64,"num_heads":2,"num_layers":2,"ffn_dim":96}' > "$tmp/config.json"
 expect 1 "too short for a safetensors header" -- "$BIN" info "$tmp/bad.safetensors"

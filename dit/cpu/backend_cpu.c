@@ -7,12 +7,13 @@
  */
 #include "../backend.h"
 #include "../op_check.h"
-#include "cpu_internal.h" /* dit_cpu_state, dit_cpu_workspace, VAE op entries */
+#include "../cpu_threads.h" /* dit_cpu_cores_available, dit_cpu_wait_policy */
+#include "cpu_internal.h"   /* dit_cpu_state, dit_cpu_workspace, VAE op entries */
 
 #include <cblas.h>  /* cblas_sgemm (OpenBLAS) */
 #include <math.h>   /* tanhf, erff, expf, sqrt */
 #include <stdio.h>  /* snprintf */
-#include <stdlib.h> /* malloc, free */
+#include <stdlib.h> /* malloc, free, getenv */
 #include <string.h> /* memcpy, memset */
 #ifdef _OPENMP
 #include <omp.h> /* omp_get_max_threads */
@@ -292,14 +293,18 @@ dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err) 
     be->act_dtype = DIT_DTYPE_F32;
     be->gemm_dtype = DIT_DTYPE_F32;
 #ifdef _OPENMP
-    /* An explicit count sets the process's OpenMP team (which OpenBLAS's OpenMP build shares): rank
-     * processes on one machine each take their share of the cores instead of all of them. */
-    if (threads > 0) omp_set_num_threads(threads);
-    be->threads = threads > 0 ? threads : omp_get_max_threads();
+    /* The count sets the process's OpenMP team (which OpenBLAS's OpenMP build shares).  Default: the
+     * cores this process may use (affinity, cgroup quota; ../cpu_threads.h) unless OMP_NUM_THREADS
+     * says otherwise; rank processes on one machine pass their share. */
+    if (threads <= 0) threads = getenv("OMP_NUM_THREADS") ? omp_get_max_threads() : dit_cpu_cores_available();
+    omp_set_num_threads(threads);
+    be->threads = threads;
 #else
+    (void)dit_cpu_cores_available;
     be->threads = 1;
 #endif
-    snprintf(be->device_name, sizeof be->device_name, "CPU, %d thread%s", be->threads, be->threads == 1 ? "" : "s");
+    snprintf(be->device_name, sizeof be->device_name, "CPU, %d thread%s, %s", be->threads,
+             be->threads == 1 ? "" : "s", dit_cpu_wait_policy());
     be->ops = &cpu_ops;
     *out = be;
     return DIT_OK;
