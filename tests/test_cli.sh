@@ -63,5 +63,21 @@ expect 2 "does not exist (flag --json)" -- "$BIN" bench --backend cpu --model "$
 expect 1 "needs the per-layer proj_l weights, and the DiT" -- "$BIN" compare "a red circle" --model "$DATA/pipe_tiny" \
   --attention sla-10 --out-dir "$tmp/cmp_sla" --no-cache
 if [ -e "$tmp/cmp_sla" ]; then fail=$((fail + 1)); echo "FAIL: compare created $tmp/cmp_sla before refusing"; else pass=$((pass + 1)); fi
+# --noise FILE: the initial latent from a file (a saved latent has the right shape); same file, same video
+expect 0 "" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --steps 1 --quiet --no-cache \
+  --out "$tmp/n0.png" --save-latent "$tmp/lat.safetensors"
+expect 0 "" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --steps 1 --quiet --no-cache \
+  --noise "$tmp/lat.safetensors" --out "$tmp/n1.png"
+expect 0 "" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --steps 1 --quiet --no-cache \
+  --noise "$tmp/lat.safetensors" --out "$tmp/n2.png"
+if cmp -s "$tmp/n1_00000.png" "$tmp/n2_00000.png" && ! cmp -s "$tmp/n0_00000.png" "$tmp/n1_00000.png"; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1)); echo "FAIL: --noise: the same file must give the same frames, and other frames than --seed's noise"
+fi
+expect 2 "has the wrong shape; expected [16, 2, 4, 4]" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" \
+  --size 32x32 --noise "$tmp/lat.safetensors" --out "$tmp/n3.png"
+expect 2 "(flag --noise)" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --noise "$tmp/none.safetensors" \
+  --out "$tmp/n4.png"
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
