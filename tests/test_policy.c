@@ -27,6 +27,13 @@ static void test_presets(void) {
           p.dense_layers, p.dense_steps);
     CHECK(attn_policy_load("rectified-90", &p, &err) == DIT_OK && p.sparse.rect.drop_rate == 0.9f && p.dense_steps == 5,
           "rectified-90: %s", err.msg);
+    const char *tiny[] = {"tiny-rectified-75", "tiny-rectified-90"};
+    for (int i = 0; i < 2; i++) { /* sized for the tiny model's 11 blocks: top-k only, no neighbour/square blocks */
+        CHECK(attn_policy_load(tiny[i], &p, &err) == DIT_OK, "%s: %s", tiny[i], err.msg);
+        CHECK(p.sparse.rect.drop_rate == (i ? 0.9f : 0.75f) && p.sparse.rect.tau == 0.0f && !p.sparse.rect.neighbors &&
+                  !p.sparse.rect.forced_square && p.sparse.rect.block == 128 && p.dense_layers == 1 && p.dense_steps == 2,
+              "%s: drop %g", tiny[i], (double)p.sparse.rect.drop_rate);
+    }
     CHECK(attn_policy_load("rectified-wan-i2v", &p, &err) == DIT_OK && p.dense_layers == 2 && p.dense_steps == 0,
           "rectified-wan-i2v: %s", err.msg);
     const char *sla[] = {"sla-5", "sla-10", "sla-15"};
