@@ -83,13 +83,18 @@ dit_status wan_t2v_defaults_load(const char *dir, wan_t2v_defaults *d, dit_err *
     if (!io_path_exists(p)) return DIT_OK;
     cJSON *j;
     DIT_TRY(io_json_load(p, &j, err));
-    d->width = (int)io_json_int(j, "width", d->width);
-    d->height = (int)io_json_int(j, "height", d->height);
-    d->frames = (int)io_json_int(j, "frames", d->frames);
-    d->fps = (int)io_json_int(j, "fps", d->fps);
-    d->steps = (int)io_json_int(j, "steps", d->steps);
-    d->shift = io_json_num(j, "shift", d->shift);
-    d->guidance = io_json_num(j, "guidance", d->guidance);
+    /* the same ranges as the flags (--size, --frames, --fps, --steps, --shift, --guidance) */
+    dit_status st = io_json_get_int(j, "width", d->width, 16, WAN_T2V_MAX_SIDE, &d->width, p, err);
+    if (st == DIT_OK) st = io_json_get_int(j, "height", d->height, 16, WAN_T2V_MAX_SIDE, &d->height, p, err);
+    if (st == DIT_OK) st = io_json_get_int(j, "frames", d->frames, 1, 1001, &d->frames, p, err);
+    if (st == DIT_OK) st = io_json_get_int(j, "fps", d->fps, 1, 240, &d->fps, p, err);
+    if (st == DIT_OK) st = io_json_get_int(j, "steps", d->steps, 1, 1000, &d->steps, p, err);
+    if (st == DIT_OK) st = io_json_get_num(j, "shift", d->shift, 0.01, 100, &d->shift, p, err);
+    if (st == DIT_OK) st = io_json_get_num(j, "guidance", d->guidance, 0, 50, &d->guidance, p, err);
+    if (st != DIT_OK) {
+        cJSON_Delete(j);
+        return st;
+    }
     const cJSON *smp = cJSON_GetObjectItemCaseSensitive(j, "sampler");
     if (smp && !cJSON_IsString(smp)) {
         cJSON_Delete(j);

@@ -84,6 +84,9 @@ typedef struct wan_t2v_result {
 dit_status wan_t2v_locate(const char *model_dir, wan_t2v_paths *p, dit_err *err);
 /* The folder's defaults (spadit.json) or Wan2.1's. */
 dit_status wan_t2v_defaults_load(const char *model_dir, wan_t2v_defaults *d, dit_err *err);
+/* Largest width or height accepted anywhere (flags, spadit.json): keeps every size product in int64;
+ * what actually fits is decided by the memory estimate (wan_t2v_memory). */
+#define WAN_T2V_MAX_SIDE (1 << 17)
 /* Latent grid for a pixel size: F' = (frames - 1)/4 + 1, H' = H/8, W' = W/8. */
 dit_status wan_t2v_latent_shape(int width, int height, int frames, int64_t shape[4], dit_err *err);
 
