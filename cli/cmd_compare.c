@@ -7,6 +7,8 @@
 #include <string.h> /* strtok */
 
 #include "../eval/compare.h" /* ev_compare_run */
+#include "../io/atomic_file.h" /* io_mkdir_p */
+#include "../io/json_file.h"   /* io_file_read_all */
 #include "cli.h"
 
 #ifndef SPADIT_SOURCE_DIR
@@ -111,35 +113,53 @@ int cmd_compare(int argc, char **argv) {
     /* prompts */
     char **prompts = NULL;
     int np = 0;
-    if (prompt[0] == '@') {
-        FILE *f = fopen(prompt + 1, "r");
-        if (!f) return fprintf(stderr, "spadit: error: cannot read the prompt file %s\n", prompt + 1), 1;
-        char line[4096];
-        while (fgets(line, sizeof line, f)) {
-            line[strcspn(line, "\r\n")] = 0;
+    if (prompt[0] == '@') { /* one prompt per line; a regular file only (a FIFO would block) */
+        char *text = NULL;
+        if (io_file_read_all(prompt + 1, &text, NULL, &err) != DIT_OK) {
+            fprintf(stderr, "spadit: error: cannot read the prompt file: %s\n", err.msg);
+            return 1;
+        }
+        for (char *line = text, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            if (next) *next++ = 0;
+            line[strcspn(line, "\r")] = 0;
             if (!line[0] || line[0] == '#') continue;
             char **np2 = realloc(prompts, sizeof *prompts * (size_t)(np + 1));
-            if (!np2) break;
-            prompts = np2;
-            prompts[np++] = strdup(line);
+            char *dup = np2 ? strdup(line) : NULL;
+            if (np2) prompts = np2;
+            if (!dup) {
+                for (int k = 0; k < np; k++) free(prompts[k]);
+                free(prompts);
+                free(text);
+                return cli_fail("out of memory reading the prompt file");
+            }
+            prompts[np++] = dup;
         }
-        fclose(f);
+        free(text);
         if (!np) return fprintf(stderr, "spadit: error: %s holds no prompt\n", prompt + 1), 1;
     } else {
         prompts = malloc(sizeof *prompts);
-        prompts[np++] = strdup(prompt);
+        if (prompts) prompts[0] = strdup(prompt);
+        if (!prompts || !prompts[0]) {
+            free(prompts);
+            return cli_fail("out of memory");
+        }
+        np = 1;
     }
     dit_backend *be = NULL;
     if (dit_backend_create(backend, &be, &err) != DIT_OK) return cli_fail(err.msg);
     int rc = 0;
     for (int p = 0; p < np && rc == 0; p++) {
-        char dir[1024];
-        if (np == 1) snprintf(dir, sizeof dir, "%s", out_dir);
-        else snprintf(dir, sizeof dir, "%s/prompt_%03d", out_dir, p);
-        if (np > 1) {
-            char cmd[1100];
-            snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
-            if (system(cmd) != 0) return cli_fail("cannot create the output folder");
+        char dir[4096];
+        int dl = np == 1 ? snprintf(dir, sizeof dir, "%s", out_dir) : snprintf(dir, sizeof dir, "%s/prompt_%03d", out_dir, p);
+        if (dl < 0 || (size_t)dl >= sizeof dir) {
+            rc = cli_fail("--out-dir: the path is too long");
+            break;
+        }
+        if (np > 1 && io_mkdir_p(dir, &err) != DIT_OK) { /* no shell: the path never reaches one */
+            fprintf(stderr, "spadit: error: %s (flag --out-dir)\n", err.msg);
+            rc = 1;
+            break;
         }
         ev_compare_opts o;
         memset(&o, 0, sizeof o);

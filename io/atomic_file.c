@@ -9,6 +9,8 @@
 #include <stdio.h>  /* snprintf, rename */
 #include <string.h> /* strrchr, strerror */
 #include <time.h>   /* clock_gettime */
+#include <stdlib.h> /* free */
+#include <sys/stat.h> /* mkdir, stat */
 #include <unistd.h> /* close, getpid, unlink */
 
 dit_status io_tmp_create(const char *target, char *tmp, size_t cap, dit_err *err) {
@@ -78,4 +80,27 @@ dit_status io_output_dir_check(const char *target, dit_err *err) {
     if (access(dir, W_OK | X_OK) != 0)
         return DIT_FAIL(err, DIT_ERR_IO, "%s: the folder %s is not writable (%s)", target, dir, strerror(errno));
     return DIT_OK;
+}
+
+dit_status io_mkdir_p(const char *path, dit_err *err) {
+    size_t n = strlen(path);
+    if (n == 0) return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "empty folder name");
+    char *p = strdup(path);
+    if (!p) return DIT_FAIL(err, DIT_ERR_OOM, "%s: mkdir", path);
+    dit_status s = DIT_OK;
+    for (size_t i = 1; i <= n && s == DIT_OK; i++) {
+        if (p[i] != '/' && p[i] != 0) continue;
+        char c = p[i];
+        p[i] = 0;
+        struct stat sb;
+        if (mkdir(p, 0755) != 0) {
+            int e = errno;
+            if (e != EEXIST) s = DIT_FAIL(err, DIT_ERR_IO, "%s: cannot create the folder %s: %s", path, p, strerror(e));
+            else if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
+                s = DIT_FAIL(err, DIT_ERR_IO, "%s: %s exists and is not a folder", path, p);
+        }
+        p[i] = c;
+    }
+    free(p);
+    return s;
 }

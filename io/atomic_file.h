@@ -23,6 +23,9 @@ void io_tmp_discard(const char *tmp);
 /* Fails early, naming the folder, when target's folder is missing or not writable (checked before long
  * work whose result goes there). */
 dit_status io_output_dir_check(const char *target, dit_err *err);
+/* mkdir -p without a shell: every missing component is created (0755); an existing non-folder
+ * component is an error naming it. */
+dit_status io_mkdir_p(const char *path, dit_err *err);
 /* The whole of data[len] into path through a temp file and rename. */
 dit_status io_write_file_atomic(const char *path, const void *data, size_t len, dit_err *err);
 
