@@ -4,6 +4,7 @@
 #include <string.h> /* strcmp */
 #include <errno.h>  /* errno */
 
+#include "../io/atomic_file.h" /* io_tmp_cleanup_on_signals */
 #include "cli.h"
 
 static void usage(FILE *f) {
@@ -108,6 +109,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *cmd = argv[1];
+    io_tmp_cleanup_on_signals(); /* SIGINT / SIGTERM while an output is written leave no temp file */
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;

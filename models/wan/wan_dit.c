@@ -53,6 +53,14 @@ static size_t forward_bytes(const wan_config *c, int64_t N, int64_t n, int P, in
     return b + 64 * DIT_ARENA_ALIGN;
 }
 
+int64_t wan_run_bytes(const wan_config *c, int64_t F, int64_t H, int64_t W, dit_dtype act_dtype, int64_t *host_bytes) {
+    int64_t N = (F / c->patch[0]) * (H / c->patch[1]) * (W / c->patch[2]);
+    int64_t P = (int64_t)c->in_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    int64_t Po = (int64_t)c->out_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    if (host_bytes) *host_bytes = N * (P + (Po > c->head_dim ? Po : c->head_dim)) * (int64_t)sizeof(float) + N * 8;
+    return (int64_t)forward_bytes(c, N, N, 1, c->text_len, act_dtype);
+}
+
 dit_status wan_run_init(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W, dit_err *err) {
     return wan_run_init_parallel(r, m, F, H, W, NULL, err);
 }
