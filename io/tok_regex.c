@@ -42,15 +42,15 @@ typedef struct re_class {
 
 struct tok_regex {
     re_inst *prog;
-    int nprog;
+    int nprog, cap; /* grows to RE_MAX_PROG */
     re_class *cls;
     int ncls;
 };
 
 typedef struct re_parser {
     const char *start, *p, *end, *where;
-    re_node nodes[RE_MAX_NODES];
-    int nnodes, groups; /* groups: nesting of the group being parsed */
+    re_node *nodes; /* grows to RE_MAX_NODES */
+    int nnodes, cap, groups; /* groups: nesting of the group being parsed */
     tok_regex *re;
     dit_err *err;
     dit_status st;
@@ -66,13 +66,13 @@ static int fail(re_parser *ps, dit_status code, const char *what) {
 /* Recursion depth compile() and nullable() need for a node: a chain of | or of concatenation
  * (left-deep, as the parser builds them) is walked in a loop, so it costs one level, not one per link. */
 static int node_depth(const re_parser *ps, int type, int a, int b) {
-    const re_node *na = &ps->nodes[a], *nb = &ps->nodes[b];
     switch (type) {
     case N_CAT: case N_ALT: {
+        const re_node *na = &ps->nodes[a], *nb = &ps->nodes[b];
         int d = 1 + nb->depth, da = na->type == type ? na->depth : 1 + na->depth;
         return d > da ? d : da;
     }
-    case N_REP: return 1 + na->depth;
+    case N_REP: return 1 + ps->nodes[a].depth;
     default: return 1;
     }
 }
@@ -81,6 +81,12 @@ static int node(re_parser *ps, int type, int a, int b, uint32_t c) {
     if (ps->nnodes >= RE_MAX_NODES) return fail(ps, DIT_ERR_UNSUPPORTED, "too large (more than 4096 nodes)");
     int depth = node_depth(ps, type, a, b);
     if (depth > RE_MAX_DEPTH) return fail(ps, DIT_ERR_UNSUPPORTED, "nested too deeply (more than 500 levels)");
+    if (ps->nnodes == ps->cap) {
+        int cap = ps->cap ? 2 * ps->cap : 64;
+        re_node *v = realloc(ps->nodes, (size_t)(cap < RE_MAX_NODES ? cap : RE_MAX_NODES) * sizeof *v);
+        if (!v) return fail(ps, DIT_ERR_OOM, "nodes");
+        ps->nodes = v, ps->cap = cap < RE_MAX_NODES ? cap : RE_MAX_NODES;
+    }
     re_node *n = &ps->nodes[ps->nnodes];
     n->type = type, n->a = a, n->b = b, n->c = c, n->min = n->max = 0, n->greedy = 1, n->depth = depth;
     return ps->nnodes++;
@@ -356,6 +362,13 @@ static int chain(re_parser *ps, int i, int type, int **out) {
 static int emit(re_parser *ps, int op, int x, int y, uint32_t c) {
     tok_regex *re = ps->re;
     if (re->nprog >= RE_MAX_PROG) return fail(ps, DIT_ERR_UNSUPPORTED, "program too large (expand repeats less)");
+    if (re->nprog == re->cap) {
+        int cap = re->cap ? 2 * re->cap : 64;
+        if (cap > RE_MAX_PROG) cap = RE_MAX_PROG;
+        re_inst *v = realloc(re->prog, (size_t)cap * sizeof *v);
+        if (!v) return fail(ps, DIT_ERR_OOM, "program");
+        re->prog = v, re->cap = cap;
+    }
     re->prog[re->nprog] = (re_inst){op, x, y, c};
     return re->nprog++;
 }
@@ -438,8 +451,7 @@ dit_status tok_regex_compile(const char *pat, int literal, const char *where, to
     *out = NULL;
     re_parser *ps = calloc(1, sizeof *ps);
     tok_regex *re = calloc(1, sizeof *re);
-    if (re) re->prog = malloc(RE_MAX_PROG * sizeof *re->prog);
-    if (!ps || !re || !re->prog) {
+    if (!ps || !re) {
         free(ps);
         tok_regex_free(&re);
         return DIT_FAIL(err, DIT_ERR_OOM, "%s: regex", where);
@@ -462,9 +474,10 @@ dit_status tok_regex_compile(const char *pat, int literal, const char *where, to
     }
     if (root >= 0 && ps->st == DIT_OK && compile(ps, root) == 0 && emit(ps, I_MATCH, 0, 0, 0) >= 0) {
         re_inst *fit = realloc(re->prog, (size_t)re->nprog * sizeof *fit);
-        if (fit) re->prog = fit;
+        if (fit) re->prog = fit, re->cap = re->nprog;
     }
     dit_status st = ps->st;
+    free(ps->nodes);
     free(ps);
     if (st != DIT_OK) {
         tok_regex_free(&re);
