@@ -151,6 +151,15 @@ static dit_status load_post(io_tokenizer *t, const cJSON *pp, const char *file, 
 
 dit_status io_tok_load_mem(const char *json, size_t len, const char *file, io_tokenizer **out, dit_err *err) {
     *out = NULL;
+    /* JSON text is UTF-8 (RFC 8259) and HF reads it as such.  cJSON copies raw bytes into strings
+     * unchecked, and an added token or replacement holding a broken sequence would match inside a
+     * prompt's character and split it (found by fuzz_tokenizer: a heap overflow in tok_ns_prepend). */
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        int n = json[i] ? tok_utf8_decode(json, len, i, &cp) : 1;
+        if (n <= 0) return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: not valid UTF-8 at byte %zu", file, i);
+        i += (size_t)n;
+    }
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root) {
         const char *at = cJSON_GetErrorPtr();

@@ -104,6 +104,20 @@ static void token_id_cases(void) {
               err.msg);
         io_tok_free(&t);
     }
+    /* fuzz_tokenizer: an added token whose content was a broken UTF-8 sequence matched inside a prompt's
+     * character ("\xa5\xe6\x9c\xac" in the middle of "日本") and split it; Metaspace's prepend then read past
+     * the piece (heap overflow in tok_ns_prepend).  tokenizer.json must be valid UTF-8. */
+    {
+        const char *broken = "{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":[[\"<unk>\",0.0],[\"a\",-1.0]]},"
+                             "\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":"
+                             "\"always\",\"split\":true},\"added_tokens\":[{\"id\":5,\"content\":\"\xa5\xe6\x9c\xac\"}]}";
+        dit_err e2 = {0};
+        io_tokenizer *t2 = NULL;
+        CHECK(io_tok_load_mem(broken, strlen(broken), "tok.json", &t2, &e2) == DIT_ERR_FORMAT &&
+                  strstr(e2.msg, "not valid UTF-8") && strstr(e2.msg, "tok.json"),
+              "broken UTF-8 token: %s", e2.msg);
+        io_tok_free(&t2);
+    }
     /* the id right below the limit still loads */
     const char *fine = "{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":[[\"<unk>\",0.0],[\"a\",-1.0]]},"
                        "\"added_tokens\":[{\"id\":2147483646,\"content\":\"<x>\"}]}";
