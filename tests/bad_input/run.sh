@@ -102,6 +102,8 @@ mkfifo "$tmp/fifo.safetensors"
 case_ "forward --input FIFO" 1 "fifo.safetensors" "not a regular file" -- "$BIN" forward "$W32" --input "$tmp/fifo.safetensors"
 # bench / compare
 case_ "bench --size garbage" 2 "--size" -- "$BIN" bench --backend cpu --model "$M" --size 64x48x
+case_ "bench out of memory" 1 "needs" "GiB of host memory" "available" -- "$BIN" bench --backend cpu --model "$M" --size 100000x100000
+case_ "forward out of memory" 1 "latent grid 4096x4096x4096 needs" "GiB available" -- "$BIN" forward "$W32" --latent 4096x4096x4096
 case_ "compare without presets" 2 "--attention" -- "$BIN" compare "p" --model "$M"
 printf 'one\ntwo\n' > "$tmp/prompts.txt"
 printf 'x' > "$tmp/afile'q"
