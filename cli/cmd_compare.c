@@ -27,7 +27,8 @@ static void usage(FILE *f) {
                "  --shadow-steps N     attention-output error vs dense for the first N steps (default 2)\n"
                "  --amplify N          difference amplification in the side-by-side video (default 4)\n"
                "  --size WxH --frames N --steps N --shift X --guidance X --seed N --sampler NAME\n"
-               "  --negative-prompt S --backend cpu|cuda --cache-dir DIR --no-cache --quiet\n");
+               "  --negative-prompt S --backend cpu|cuda --cache-dir DIR --no-cache --quiet\n"
+               "  --max-memory GIB     memory each run may use (default: what is available)\n");
 }
 
 int cmd_compare(int argc, char **argv) {
@@ -35,7 +36,7 @@ int cmd_compare(int argc, char **argv) {
     const char *backend = "cpu", *cache_dir = NULL, *sampler = NULL;
     cli_run_flags rf = {0, 0, 0, 0, 0, -1}; /* 0 / -1: the model's defaults */
     long long shadow = 2, amp = 4;
-    double guidance = -1;
+    double guidance = -1, max_memory_gib = 0;
     int quiet = 0, no_cache = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -65,6 +66,8 @@ int cmd_compare(int argc, char **argv) {
             if (!cli_parse_int(a, v, 1, 100, &amp)) return 2;
         } else if (!strcmp(a, "--guidance")) {
             if (!cli_parse_float(a, v, 0, 50, &guidance)) return 2;
+        } else if (!strcmp(a, "--max-memory")) {
+            if (!cli_parse_float(a, v, 0.001, 1 << 20, &max_memory_gib)) return 2;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "spadit: error: unknown option '%s' for compare (see spadit compare --help)\n", a);
             return 2;
@@ -174,6 +177,7 @@ int cmd_compare(int argc, char **argv) {
         o.shadow_steps = (int)shadow, o.amplify = (int)amp, o.out_dir = dir, o.model_label = model;
         o.adherence = cli_adherence;
         o.log = quiet ? NULL : stderr;
+        o.max_memory = (int64_t)(max_memory_gib * (double)((int64_t)1 << 30));
         ev_compare_result res;
         if (ev_compare_run(&o, methods, nm, be, &res, &err) != DIT_OK) {
             rc = cli_fail(err.msg);

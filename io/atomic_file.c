@@ -159,6 +159,9 @@ dit_status io_output_dir_check(const char *target, dit_err *err) {
     else snprintf(dir, sizeof dir, "%.*s", (int)(slash - target), target);
     if (access(dir, F_OK) != 0)
         return DIT_FAIL(err, DIT_ERR_IO, "%s: the folder %s does not exist", target, dir);
+    struct stat sb;
+    if (stat(target, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return DIT_FAIL(err, DIT_ERR_IO, "%s: is a folder; name a file", target);
     if (access(dir, W_OK | X_OK) != 0)
         return DIT_FAIL(err, DIT_ERR_IO, "%s: the folder %s is not writable (%s)", target, dir, strerror(errno));
     return DIT_OK;

@@ -110,6 +110,10 @@ printf 'x' > "$tmp/afile'q"
 case_ "compare --out-dir through a file (quote in the name, no shell)" 1 "--out-dir" "is not a folder" -- "$BIN" compare "@$tmp/prompts.txt" --model "$M" --attention dense --out-dir "$tmp/afile'q/sub" --no-cache --quiet
 case_ "compare @prompt FIFO" 1 "prompt file" "not a regular file" -- "$BIN" compare "@$tmp/fifo.safetensors" --model "$M" --attention dense --out-dir "$tmp/c"
 : > "$tmp/empty.txt"
+case_ "compare --max-memory too small" 1 "needs" "(--max-memory)" -- "$BIN" compare "p" --model "$M" --attention dense --out-dir "$tmp/c" --no-cache --max-memory 0.001
+mkdir -p "$tmp/isdir.png"
+case_ "--out names an existing folder" 2 "isdir.png" "is a folder" "--out" -- "$BIN" "${GEN[@]}" --model "$M" --out "$tmp/isdir.png"
+case_ "--save-latent names an existing folder" 2 "is a folder" "--save-latent" -- "$BIN" "${GEN[@]}" --model "$M" --out "$tmp/v.png" --save-latent "$tmp/isdir.png"
 case_ "compare @empty prompt file" 1 "empty.txt holds no prompt" -- "$BIN" compare "@$tmp/empty.txt" --model "$M" --attention dense --out-dir "$tmp/c"
 
 # ---- readers ----
