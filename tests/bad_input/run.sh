@@ -218,6 +218,10 @@ m=$(model nan2)
 "$POISON" "$DATA/pipe_tiny/transformer/diffusion_pytorch_model.safetensors" "$m/transformer/diffusion_pytorch_model.safetensors" proj_out.weight inf
 case_ "Inf DiT weights" 1 "DiT output at step 1" "NaN or Inf" -- "$BIN" "${GEN[@]}" --model "$m" --out "$tmp/inf.png"
 
+m=$(model nan3)
+"$POISON" "$DATA/pipe_tiny/text_encoder/model.safetensors" "$m/text_encoder/model.safetensors" encoder.final_layer_norm.weight nan
+case_ "NaN text encoder weights" 1 "text encoder output for the prompt" "NaN or Inf" -- "$BIN" "${GEN[@]}" --model "$m" --out "$tmp/te.png"
+
 check "no temp file left behind" no_temp_in "$tmp"
 echo "bad_input: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
