@@ -26,11 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     wan_umt5_config uc;
     (void)wan_umt5_config_from_json(j, "config.json", &uc, &err);
     wan_vae_config vc;
-    if (wan_vae_config_from_json(j, "config.json", &vc, &err) == DIT_OK) {
-        int64_t mem = 0;
-        (void)wan_vae_out_frames(&vc, 21);
-        (void)mem;
-    }
+    if (wan_vae_config_from_json(j, "config.json", &vc, &err) == DIT_OK && wan_vae_out_frames(&vc, 21) < 21) abort();
     attn_policy pol;
     (void)attn_policy_from_json(j, "preset.json", "preset", &pol, &err);
     wan_t2v_defaults d = {0};
