@@ -153,6 +153,11 @@ static dit_status parse_policy(const loader *L, const cJSON *j, const char *stem
     return DIT_OK;
 }
 
+dit_status attn_policy_from_json(const cJSON *j, const char *label, const char *stem, attn_policy *out, dit_err *err) {
+    loader L = {label, err};
+    return parse_policy(&L, j, stem, out);
+}
+
 dit_status attn_policy_load(const char *name_or_path, attn_policy *out, dit_err *err) {
     if (!name_or_path || !name_or_path[0] || !out)
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "attention policy: empty preset name or path");

@@ -9,6 +9,8 @@
 #ifndef SPADIT_POLICY_H
 #define SPADIT_POLICY_H
 
+#include <cjson/cJSON.h> /* cJSON */
+
 #include "attn.h" /* attn_params */
 
 typedef struct attn_policy {
@@ -30,6 +32,8 @@ attn_policy attn_policy_dense(void);
  * Unknown keys, a section of another method, wrong types and out-of-range values are errors
  * naming the key and the file.  calls_per_step is left at 1 for the sampler to set. */
 dit_status attn_policy_load(const char *name_or_path, attn_policy *out, dit_err *err);
+/* The same from a parsed preset; `label` names it in messages, `stem` is its default name. */
+dit_status attn_policy_from_json(const cJSON *j, const char *label, const char *stem, attn_policy *out, dit_err *err);
 /* Parameters for (layer, call) under the policy. */
 attn_params attn_policy_select(const attn_policy *p, int layer, int call_index);
 

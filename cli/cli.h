@@ -13,6 +13,12 @@ int cli_fail(const char *msg);
 /* Parse a positive integer flag value; returns 0 and prints an error naming the flag on failure. */
 int cli_parse_int(const char *flag, const char *val, long long lo, long long hi, long long *out);
 int cli_parse_float(const char *flag, const char *val, double lo, double hi, double *out);
+/* "WxH" or "W*H", decimal digits only, each side in [1, CLI_MAX_SIDE]; 1 on success, 0 otherwise
+ * (0x0, 4294967312x48 and 64x48garbage are all refused). */
+#define CLI_MAX_SIDE (1 << 17)
+int cli_parse_size(const char *v, long long *W, long long *H);
+/* n positive decimals joined by 'x' (or '*'), each in [1, max], nothing after; 1 on success. */
+int cli_parse_dims(const char *v, int n, long long max, long long *out);
 
 /* The run-shape flags generate, compare and bench share: --size WxH (or W*H), --frames N, --steps N,
  * --seed N, --shift X.  Callers set their defaults first. */

@@ -7,6 +7,8 @@
 #include <string.h> /* strtok */
 
 #include "../eval/compare.h" /* ev_compare_run */
+#include "../io/atomic_file.h" /* io_mkdir_p */
+#include "../io/json_file.h"   /* io_file_read_all */
 #include "cli.h"
 
 #ifndef SPADIT_SOURCE_DIR
@@ -27,6 +29,7 @@ static void usage(FILE *f) {
                "  --amplify N          difference amplification in the side-by-side video (default 4)\n"
                "  --size WxH --frames N --steps N --shift X --guidance X --seed N --sampler NAME\n"
                "  --negative-prompt S --backend cpu|cuda --cache-dir DIR --no-cache --quiet\n"
+               "  --max-memory GIB     memory each run may use (default: what is available)\n"
                CLI_THREADS_HELP);
 }
 
@@ -35,7 +38,7 @@ int cmd_compare(int argc, char **argv) {
     const char *backend = "cpu", *cache_dir = NULL, *sampler = NULL;
     cli_run_flags rf = {0, 0, 0, 0, 0, -1}; /* 0 / -1: the model's defaults */
     long long shadow = 2, amp = 4, threads = 0;
-    double guidance = -1;
+    double guidance = -1, max_memory_gib = 0;
     int quiet = 0, no_cache = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -65,6 +68,8 @@ int cmd_compare(int argc, char **argv) {
             if (!cli_parse_int(a, v, 1, 100, &amp)) return 2;
         } else if (!strcmp(a, "--guidance")) {
             if (!cli_parse_float(a, v, 0, 50, &guidance)) return 2;
+        } else if (!strcmp(a, "--max-memory")) {
+            if (!cli_parse_float(a, v, 0.001, 1 << 20, &max_memory_gib)) return 2;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "spadit: error: unknown option '%s' for compare (see spadit compare --help)\n", a);
             return 2;
@@ -113,35 +118,53 @@ int cmd_compare(int argc, char **argv) {
     /* prompts */
     char **prompts = NULL;
     int np = 0;
-    if (prompt[0] == '@') {
-        FILE *f = fopen(prompt + 1, "r");
-        if (!f) return fprintf(stderr, "spadit: error: cannot read the prompt file %s\n", prompt + 1), 1;
-        char line[4096];
-        while (fgets(line, sizeof line, f)) {
-            line[strcspn(line, "\r\n")] = 0;
+    if (prompt[0] == '@') { /* one prompt per line; a regular file only (a FIFO would block) */
+        char *text = NULL;
+        if (io_file_read_all(prompt + 1, &text, NULL, &err) != DIT_OK) {
+            fprintf(stderr, "spadit: error: cannot read the prompt file: %s\n", err.msg);
+            return 1;
+        }
+        for (char *line = text, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            if (next) *next++ = 0;
+            line[strcspn(line, "\r")] = 0;
             if (!line[0] || line[0] == '#') continue;
             char **np2 = realloc(prompts, sizeof *prompts * (size_t)(np + 1));
-            if (!np2) break;
-            prompts = np2;
-            prompts[np++] = strdup(line);
+            char *dup = np2 ? strdup(line) : NULL;
+            if (np2) prompts = np2;
+            if (!dup) {
+                for (int k = 0; k < np; k++) free(prompts[k]);
+                free(prompts);
+                free(text);
+                return cli_fail("out of memory reading the prompt file");
+            }
+            prompts[np++] = dup;
         }
-        fclose(f);
+        free(text);
         if (!np) return fprintf(stderr, "spadit: error: %s holds no prompt\n", prompt + 1), 1;
     } else {
         prompts = malloc(sizeof *prompts);
-        prompts[np++] = strdup(prompt);
+        if (prompts) prompts[0] = strdup(prompt);
+        if (!prompts || !prompts[0]) {
+            free(prompts);
+            return cli_fail("out of memory");
+        }
+        np = 1;
     }
     dit_backend *be = NULL;
     if (dit_backend_create_threads(backend, (int)threads, &be, &err) != DIT_OK) return cli_fail(err.msg);
     int rc = 0;
     for (int p = 0; p < np && rc == 0; p++) {
-        char dir[1024];
-        if (np == 1) snprintf(dir, sizeof dir, "%s", out_dir);
-        else snprintf(dir, sizeof dir, "%s/prompt_%03d", out_dir, p);
-        if (np > 1) {
-            char cmd[1100];
-            snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
-            if (system(cmd) != 0) return cli_fail("cannot create the output folder");
+        char dir[4096];
+        int dl = np == 1 ? snprintf(dir, sizeof dir, "%s", out_dir) : snprintf(dir, sizeof dir, "%s/prompt_%03d", out_dir, p);
+        if (dl < 0 || (size_t)dl >= sizeof dir) {
+            rc = cli_fail("--out-dir: the path is too long");
+            break;
+        }
+        if (np > 1 && io_mkdir_p(dir, &err) != DIT_OK) { /* no shell: the path never reaches one */
+            fprintf(stderr, "spadit: error: %s (flag --out-dir)\n", err.msg);
+            rc = 1;
+            break;
         }
         ev_compare_opts o;
         memset(&o, 0, sizeof o);
@@ -156,6 +179,7 @@ int cmd_compare(int argc, char **argv) {
         o.shadow_steps = (int)shadow, o.amplify = (int)amp, o.out_dir = dir, o.model_label = model;
         o.adherence = cli_adherence_applies(model) ? cli_adherence : NULL; /* n/a unless a tiny-family model */
         o.log = quiet ? NULL : stderr;
+        o.max_memory = (int64_t)(max_memory_gib * (double)((int64_t)1 << 30));
         ev_compare_result res;
         if (ev_compare_run(&o, methods, nm, be, &res, &err) != DIT_OK) {
             rc = cli_fail(err.msg);

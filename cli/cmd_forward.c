@@ -6,6 +6,7 @@
 #include <string.h> /* strcmp */
 
 #include "../dit/rng.h"           /* dit_rng */
+#include "../io/atomic_file.h"     /* io_write_file_atomic */
 #include "../models/wan/wan_dit.h" /* wan_dit_load, wan_dit_forward */
 #include "cli.h"
 
@@ -47,10 +48,13 @@ int cmd_forward(int argc, char **argv) {
             if (!v) return cli_fail("--backend needs a value (cpu or cuda)"), 2;
             backend = v, i++;
         } else if (!strcmp(a, "--latent")) {
-            if (!v || sscanf(v, "%lldx%lldx%lld", &F, &H, &W) != 3 || F <= 0 || H <= 0 || W <= 0) {
-                fprintf(stderr, "spadit: error: --latent expects FxHxW with positive integers, got '%s'\n", v ? v : "");
+            long long d[3];
+            if (!cli_parse_dims(v, 3, 4096, d)) {
+                fprintf(stderr, "spadit: error: --latent expects FxHxW with integers in [1, 4096], got '%s'\n",
+                        v ? v : "");
                 return 2;
             }
+            F = d[0], H = d[1], W = d[2];
             i++;
         } else if (!strcmp(a, "--t")) {
             if (!cli_parse_float(a, v, 0, 1000, &t)) return 2;
@@ -98,8 +102,10 @@ int cmd_forward(int argc, char **argv) {
         }
         lt = io_safetensors_find(io, "latent"), ct = io_safetensors_find(io, "context"), tt = io_safetensors_find(io, "timestep");
         if (!lt || !ct || !tt || lt->ndim != 4 || lt->shape[0] != m->cfg.in_dim || ct->ndim != 2 ||
-            ct->shape[1] != m->cfg.text_dim || io_st_tensor_numel(tt) != 1) {
-            fprintf(stderr, "spadit: error: %s: expected 'latent' [%d, F, H, W], 'context' [L, %d] and 'timestep' [1]\n",
+            ct->shape[1] != m->cfg.text_dim || io_st_tensor_numel(tt) != 1 || lt->shape[1] < 1 || lt->shape[1] > 4096 ||
+            lt->shape[2] < 1 || lt->shape[2] > 4096 || lt->shape[3] < 1 || lt->shape[3] > 4096 || ct->shape[0] > 4096) {
+            fprintf(stderr, "spadit: error: %s: expected 'latent' [%d, F, H, W] (F, H, W in [1, 4096]), 'context' [L, %d] "
+                            "(L <= 4096) and 'timestep' [1]\n",
                     input, m->cfg.in_dim, m->cfg.text_dim);
             io_safetensors_close(&io);
             wan_dit_free(&m);
@@ -115,11 +121,16 @@ int cmd_forward(int argc, char **argv) {
         size_t nl = (size_t)(m->cfg.in_dim * F * H * W), nc = (size_t)(ctx_len * m->cfg.text_dim);
         float *x = malloc(nl * sizeof(float)), *ctx = malloc((nc ? nc : 1) * sizeof(float));
         float *vel = malloc((size_t)(m->cfg.out_dim * F * H * W) * sizeof(float));
-        if (io) {
+        if (!x || !ctx || !vel) {
+            fprintf(stderr, "spadit: error: cannot allocate the latent %lldx%lldx%lldx%lld and its context\n",
+                    (long long)m->cfg.in_dim, F, H, W);
+            rc = 1;
+        } else if (io) {
             float tv = 0;
-            io_st_tensor_to_f32(lt, x, (int64_t)nl, input, &err);
-            io_st_tensor_to_f32(ct, ctx, (int64_t)nc, input, &err);
-            io_st_tensor_to_f32(tt, &tv, 1, input, &err);
+            if (io_st_tensor_to_f32(lt, x, (int64_t)nl, input, &err) != DIT_OK ||
+                io_st_tensor_to_f32(ct, ctx, (int64_t)nc, input, &err) != DIT_OK ||
+                io_st_tensor_to_f32(tt, &tv, 1, input, &err) != DIT_OK)
+                rc = cli_fail(err.msg);
             t = tv;
         } else {
             dit_rng rng;
@@ -144,14 +155,9 @@ int cmd_forward(int argc, char **argv) {
             printf("forward %lld: %.2f ms (attention %.2f ms); velocity rms %.6f, max |v| %.6f\n", r + 1,
                    run.ms_forward, run.ms_attention, sqrt(ss / (double)no), mx);
         }
-        if (rc == 0 && output) {
-            FILE *f = fopen(output, "wb");
+        if (rc == 0 && output) { /* temp + rename: a failed write leaves any old file as it was */
             size_t no = (size_t)(m->cfg.out_dim * F * H * W);
-            if (!f || fwrite(vel, sizeof(float), no, f) != no) {
-                fprintf(stderr, "spadit: error: cannot write %s\n", output);
-                rc = 1;
-            }
-            if (f) fclose(f);
+            if (io_write_file_atomic(output, vel, no * sizeof(float), &err) != DIT_OK) rc = cli_fail(err.msg);
         }
         free(x);
         free(ctx);

@@ -50,9 +50,11 @@ static void usage(FILE *f) {
             "  --cache-dir DIR      prompt-embedding cache (default ~/.cache/spadit/embeddings)\n"
             "  --no-cache           do not read or write the embedding cache\n"
             "  --no-vae-tiling      decode whole frames (more memory)\n"
-            "  --save-latent FILE   also write the final latent as safetensors\n"
+            "  --save-latent FILE   also write the final latent as safetensors (not the --out file)\n"
             "  --noise FILE         initial latent from safetensors (one f32/bf16/f16 tensor of shape\n"
             "                       [16, (frames-1)/4+1, height/8, width/8]) instead of --seed's noise\n"
+            "  --max-memory GIB     memory the run may use (default: what is available); a run estimated\n"
+            "                       to need more is refused before anything is allocated\n"
             "  --quiet              no progress lines\n",
             DEFAULT_MODEL);
 }
@@ -121,13 +123,22 @@ static dit_status write_outputs(const gen_job *j, const wan_t2v_result *res, dit
     vo.crf = j->crf;
     vo.comment = comment;
     io_video_set_quiet(1);
-    dit_status s = io_video_write_all(j->out, res->rgb, res->frames, res->width, res->height, &vo, err);
-    free(comment);
-    if (s == DIT_OK && j->save_latent) {
+    /* Both outputs or neither: the latent goes to a temp file first, the video is written (temp +
+     * rename), and only then is the latent moved into place; a failure on either side leaves every
+     * existing file at --out and --save-latent as it was. */
+    dit_status s = DIT_OK;
+    char ltmp[4400] = "";
+    if (j->save_latent) {
         int64_t ls[4] = {16, (res->frames - 1) / 4 + 1, res->height / 8, res->width / 8};
         io_st_out t = io_st_out_f32("latent", IO_ST_F32, res->latent, 4, ls);
-        s = io_safetensors_write(j->save_latent, &t, 1, NULL, 0, err);
+        s = io_tmp_create(j->save_latent, ltmp, sizeof ltmp, err);
+        if (s == DIT_OK) s = io_safetensors_write(ltmp, &t, 1, NULL, 0, err);
+        if (s != DIT_OK) dit_err_wrap(err, "--save-latent %s", j->save_latent);
     }
+    if (s == DIT_OK) s = io_video_write_all(j->out, res->rgb, res->frames, res->width, res->height, &vo, err);
+    free(comment);
+    if (s == DIT_OK && ltmp[0]) s = io_tmp_commit(ltmp, j->save_latent, err);
+    else io_tmp_discard(ltmp);
     return s;
 }
 
@@ -229,7 +240,7 @@ int cmd_generate(int argc, char **argv) {
     const char *noise_path = NULL;
     cli_run_flags rf = {0, 0, 0, 0, 0, -1}; /* 0 / -1: the model's defaults */
     long long fps = 0, crf = -1;
-    double guidance = -1;
+    double guidance = -1, max_memory_gib = 0;
     int no_cache = 0, tiling = 1, quiet = 0, cfg_parallel = -1;
     long long ranks = 1, threads = 0;
     for (int i = 1; i < argc; i++) {
@@ -256,6 +267,9 @@ int cmd_generate(int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "--crf")) {
             if (!cli_parse_int(a, v, 0, 63, &crf)) return 2;
+            i++;
+        } else if (!strcmp(a, "--max-memory")) {
+            if (!cli_parse_float(a, v, 0.001, 1 << 20, &max_memory_gib)) return 2;
             i++;
         } else if (!strcmp(a, "--guidance")) {
             if (!cli_parse_float(a, v, 0, 50, &guidance)) return 2;
@@ -346,6 +360,7 @@ int cmd_generate(int argc, char **argv) {
     o.dit_override = dit;
     o.cache_dir = no_cache ? "" : cache_dir;
     o.vae_tiling = tiling;
+    o.max_memory = (int64_t)(max_memory_gib * (double)((int64_t)1 << 30));
     int64_t shape[4];
     if (wan_t2v_latent_shape(o.width, o.height, o.frames, shape, &err) != DIT_OK) {
         fprintf(stderr, "spadit: error: %s (flags --size / --frames)\n", err.msg);
@@ -366,6 +381,19 @@ int cmd_generate(int argc, char **argv) {
     if (io_output_dir_check(out, &err) != DIT_OK) {
         fprintf(stderr, "spadit: error: %s (flag --out)\n", err.msg);
         return 2;
+    }
+    if (save_latent) {
+        char sidecar[4200];
+        snprintf(sidecar, sizeof sidecar, "%s.json", out);
+        if (io_same_file(save_latent, out) || (fmt == IO_VIDEO_PNG && io_same_file(save_latent, sidecar))) {
+            fprintf(stderr, "spadit: error: --save-latent %s is the video's own file (--out %s); give it another name\n",
+                    save_latent, out);
+            return 2;
+        }
+        if (io_output_dir_check(save_latent, &err) != DIT_OK) {
+            fprintf(stderr, "spadit: error: %s (flag --save-latent)\n", err.msg);
+            return 2;
+        }
     }
     if (fmt != IO_VIDEO_PNG && !io_video_have_ffmpeg()) {
         fprintf(stderr, "spadit: error: --out %s needs FFmpeg, which this build lacks (install libavformat-dev "

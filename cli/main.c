@@ -4,6 +4,7 @@
 #include <string.h> /* strcmp */
 #include <errno.h>  /* errno */
 
+#include "../io/atomic_file.h" /* io_tmp_cleanup_on_signals */
 #include "cli.h"
 
 static void usage(FILE *f) {
@@ -57,10 +58,40 @@ int cli_parse_float(const char *flag, const char *val, double lo, double hi, dou
     return 1;
 }
 
+/* One decimal number: digits only (no sign, no spaces), no overflow, in [1, max]. */
+static const char *parse_side(const char *s, long long max, long long *out) {
+    long long v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (*p - '0');
+        if (v > max) return NULL;
+    }
+    if (p == s || v < 1) return NULL;
+    *out = v;
+    return p;
+}
+
+int cli_parse_dims(const char *v, int n, long long max, long long *out) {
+    const char *p = v;
+    for (int i = 0; i < n; i++) {
+        if (!p || (i && *p != 'x' && *p != '*')) return 0;
+        p = parse_side(p + (i > 0), max, &out[i]);
+    }
+    return p && !*p; /* "64x48garbage" */
+}
+
+int cli_parse_size(const char *v, long long *W, long long *H) {
+    long long d[2];
+    if (!cli_parse_dims(v, 2, CLI_MAX_SIDE, d)) return 0;
+    *W = d[0], *H = d[1];
+    return 1;
+}
+
 int cli_run_flag(const char *a, const char *v, cli_run_flags *f) {
     if (!strcmp(a, "--size")) {
-        if (!v || (sscanf(v, "%lldx%lld", &f->W, &f->H) != 2 && sscanf(v, "%lld*%lld", &f->W, &f->H) != 2)) {
-            fprintf(stderr, "spadit: error: --size expects WxH (e.g. 832x480), got '%s'\n", v ? v : "nothing");
+        if (!cli_parse_size(v, &f->W, &f->H)) {
+            fprintf(stderr, "spadit: error: --size expects WxH with 1 <= W, H <= %d (e.g. 832x480), got '%s'\n",
+                    CLI_MAX_SIDE, v ? v : "nothing");
             return -1;
         }
         return 1;
@@ -83,6 +114,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *cmd = argv[1];
+    io_tmp_cleanup_on_signals(); /* SIGINT / SIGTERM while an output is written leave no temp file */
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;

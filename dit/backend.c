@@ -1,7 +1,9 @@
 /* backend.c — backend creation by name and the generic helpers built on the vtable. */
 #include "backend.h"
 
+#include <stdio.h>  /* fopen, fgets, sscanf */
 #include <stdlib.h> /* malloc, free, atoi */
+#include <unistd.h> /* sysconf */
 #include <string.h> /* strcmp, strncmp */
 
 dit_status dit_backend_create(const char *name, dit_backend **out, dit_err *err) {
@@ -99,4 +101,22 @@ dit_status dit_op_swap01(dit_backend *be, dit_tensor *out, const dit_tensor *x, 
         DIT_TRY(be->ops->copy_2d(be, (char *)out->data + (size_t)(b * A) * row, row,
                                  (const char *)x->data + (size_t)b * row, (size_t)B * row, row, (size_t)A));
     return DIT_OK;
+}
+
+size_t dit_host_mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb = 0;
+        int found = 0;
+        while (!found && fgets(line, sizeof line, f)) found = sscanf(line, "MemAvailable: %llu kB", &kb) == 1;
+        fclose(f);
+        if (found) return (size_t)kb * 1024;
+    }
+    long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+}
+
+size_t dit_backend_device_free(dit_backend *be) {
+    return be && be->device == DIT_DEVICE_CUDA ? dit_backend_cuda_free_bytes(be) : 0;
 }

@@ -125,6 +125,13 @@ dit_status dit_backend_cpu_create(int threads, dit_backend **out, dit_err *err);
 dit_status dit_backend_cuda_create(int device, dit_backend **out, dit_err *err);
 int dit_backend_cuda_available(void);
 
+/* Memory a run may still take: host bytes (MemAvailable of /proc/meminfo, else free physical pages)
+ * and, for a GPU backend, free device bytes (cudaMemGetInfo; 0 on the CPU backend). */
+size_t dit_host_mem_available(void);
+size_t dit_backend_device_free(dit_backend *be);
+/* CUDA builds: free bytes on the backend's GPU (0 when unknown); the stub returns 0. */
+size_t dit_backend_cuda_free_bytes(dit_backend *be);
+
 /* Allocate a tensor's storage on the backend (data freed by dit_backend_tensor_free). */
 dit_status dit_backend_tensor_alloc(dit_backend *be, dit_tensor *t, dit_dtype dtype, int ndim, const int64_t *ne);
 void dit_backend_tensor_free(dit_backend *be, dit_tensor *t);

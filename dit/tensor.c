@@ -1,6 +1,7 @@
 /* tensor.c — tensor descriptors, dtype sizes and float conversions (see tensor.h). */
 #include "tensor.h"
 
+#include <math.h>   /* isfinite */
 #include <stdio.h>  /* snprintf */
 #include <string.h> /* memcpy */
 
@@ -204,4 +205,14 @@ int dit_convert_from_f32(void *dst, dit_dtype dt, const float *src, size_t n) {
     }
     default: return -1;
     }
+}
+
+dit_status dit_check_finite(const float *x, size_t n, const char *stage, dit_err *err) {
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) && bad++ == 0) first = i;
+    if (!bad) return DIT_OK;
+    return DIT_FAIL(err, DIT_ERR_FORMAT,
+                    "%s: %zu of %zu values are NaN or Inf (first at index %zu); the weights or inputs of this stage "
+                    "are corrupt", stage, bad, n, first);
 }

@@ -11,6 +11,7 @@
 
 #include <stddef.h> /* size_t */
 #include <stdint.h> /* int64_t, uint16_t */
+#include "status.h" /* dit_status, dit_err */
 
 #define DIT_MAX_DIMS 5
 
@@ -70,6 +71,10 @@ uint16_t dit_f32_to_f16(float f);
 /* Convert n elements of `src` (dtype st) into f32 `dst`.  Returns 0, or -1 for
  * a dtype that has no float meaning. */
 int dit_convert_to_f32(float *dst, const void *src, dit_dtype st, size_t n);
+/* DIT_OK when x[0..n) are all finite; otherwise DIT_ERR_FORMAT with "<stage>: K of N values are NaN or
+ * Inf (first at index i)" and a hint that weights or inputs are corrupt.  Run after every stage
+ * (text encoder, each DiT call, VAE) so a broken checkpoint never yields a silent black video. */
+dit_status dit_check_finite(const float *x, size_t n, const char *stage, dit_err *err);
 /* Convert n f32 elements into dtype dt (F32/BF16/F16). */
 int dit_convert_from_f32(void *dst, dit_dtype dt, const float *src, size_t n);
 

@@ -117,6 +117,7 @@ dit_status ev_compare_run(const ev_compare_opts *o, const ev_method *methods, in
         t.policy = pol;
         t.dit_override = m > 0 && methods[m - 1].dit[0] ? methods[m - 1].dit : NULL;
         t.vae_tiling = 1;
+        t.max_memory = o->max_memory;
         t.noise = noise;
         t.ctx_cond = cc, t.ctx_cond_rows = rc, t.ctx_uncond = cu, t.ctx_uncond_rows = ru;
         latents mine = {m == 0 ? ref.all : calloc((size_t)n * o->steps, sizeof(float)), n, o->steps, o->log, r->label};

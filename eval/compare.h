@@ -38,6 +38,7 @@ typedef struct ev_compare_opts {
     ev_adherence_fn adherence;
     void *adherence_user;
     FILE *log;          /* progress lines (NULL: quiet) */
+    int64_t max_memory; /* bytes each run may use (0: what is available); see wan_t2v_opts */
 } ev_compare_opts;
 
 typedef struct ev_method_result {

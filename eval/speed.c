@@ -86,13 +86,15 @@ dit_status ev_speed_run(const ev_speed_opts *o, ev_speed_result *res, dit_err *e
     res->F = o->F, res->H = o->H, res->W = o->W;
     res->layers = L, res->heads = c->heads, res->head_dim = c->head_dim;
     res->steps = o->steps, res->calls_per_step = cps;
+    /* refuse a size that cannot fit before anything is allocated */
+    DIT_TRY(wan_run_check_memory(c, m->be, o->F, o->H, o->W, 2 * (int64_t)c->in_dim * o->F * o->H * o->W * 4, err));
     res->methods = calloc((size_t)o->n_methods + 1, sizeof *res->methods);
     if (!res->methods) return DIT_FAIL(err, DIT_ERR_OOM, "bench results");
 
     wan_run run;
     memset(&run, 0, sizeof run);
-    attn_stats *lst = calloc((size_t)L, sizeof *lst);
     int64_t n_lat = (int64_t)c->in_dim * o->F * o->H * o->W, ctx_rows = 128;
+    attn_stats *lst = calloc((size_t)L, sizeof *lst);
     float *x = malloc(sizeof(float) * (size_t)n_lat), *vel = malloc(sizeof(float) * (size_t)n_lat);
     float *ctx = malloc(sizeof(float) * (size_t)(ctx_rows * c->text_dim));
     measure_buf b = {malloc(sizeof(double) * (size_t)o->repeat), malloc(sizeof(double) * (size_t)o->repeat),

@@ -20,9 +20,23 @@ dit_status io_tmp_create(const char *target, char *tmp, size_t cap, dit_err *err
 dit_status io_tmp_commit(const char *tmp, const char *target, dit_err *err);
 /* Remove the temp file (ignores errors; no-op for ""). */
 void io_tmp_discard(const char *tmp);
+/* Every temp file io_tmp_create made and no commit/discard has released yet is remembered (64 at
+ * most) so that a signal can remove them: io_tmp_cleanup_on_signals installs handlers for SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT that remove the live temp files and then die of the same signal (the
+ * CLI calls it first thing).  io_tmp_remove_all is that removal (async-signal-safe); io_tmp_live
+ * counts the live ones (tests). */
+void io_tmp_cleanup_on_signals(void);
+void io_tmp_remove_all(void);
+int io_tmp_live(void);
+/* 1 when a and b name the same file: equal strings, the same inode, or (when not both exist) the
+ * same last component in the same folder. */
+int io_same_file(const char *a, const char *b);
 /* Fails early, naming the folder, when target's folder is missing or not writable (checked before long
  * work whose result goes there). */
 dit_status io_output_dir_check(const char *target, dit_err *err);
+/* mkdir -p without a shell: every missing component is created (0755); an existing non-folder
+ * component is an error naming it. */
+dit_status io_mkdir_p(const char *path, dit_err *err);
 /* The whole of data[len] into path through a temp file and rename. */
 dit_status io_write_file_atomic(const char *path, const void *data, size_t len, dit_err *err);
 

@@ -4,6 +4,7 @@
 #include "image.h"
 
 #include <errno.h>                 /* errno */
+#include <unistd.h>                /* close */
 #include <stdio.h>                 /* fopen, fwrite, snprintf */
 #include <stdlib.h>                /* malloc, free */
 #include <string.h>                /* memcpy, strerror */
@@ -11,6 +12,7 @@
 #include <stb/stb_image_write.h>   /* stbi_write_png_to_func */
 
 #include "atomic_file.h" /* io_tmp_create, io_tmp_commit */
+#include "json_file.h"   /* io_open_regular */
 
 typedef struct png_sink {
     FILE *f;
@@ -62,10 +64,13 @@ dit_status io_image_write_seq(const char *prefix, int64_t index, const uint8_t *
 
 dit_status io_image_read_png(const char *path, uint8_t **rgb, int *width, int *height, dit_err *err) {
     *rgb = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return DIT_FAIL(err, errno == ENOENT ? DIT_ERR_MISSING : DIT_ERR_IO, "%s: cannot open: %s", path,
-                        strerror(errno));
+    int fd = io_open_regular(path, err); /* a FIFO is refused without blocking on it */
+    if (fd < 0) return err->code;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return DIT_FAIL(err, DIT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
     int w = 0, h = 0, comp = 0;
     unsigned char *px = stbi_load_from_file(f, &w, &h, &comp, 3);
     fclose(f);

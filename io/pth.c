@@ -5,6 +5,8 @@
  * malformed case's status and message) and fuzzed by tools/fuzz_pth.c. */
 #include "pth.h"
 
+#include "json_file.h" /* io_open_regular */
+
 #include <errno.h>    /* errno */
 #include <fcntl.h>    /* open */
 #include <stdio.h>    /* snprintf */
@@ -552,14 +554,12 @@ dit_status io_pth_parse(const uint8_t *buf, size_t len, const char *label, io_pt
 
 dit_status io_pth_open(const char *path, io_pth **out, dit_err *err) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return DIT_FAIL(err, errno == ENOENT ? DIT_ERR_MISSING : DIT_ERR_IO, "%s: cannot open: %s", path,
-                        strerror(errno));
+    int fd = io_open_regular(path, err); /* a FIFO is refused without blocking on it */
+    if (fd < 0) return err->code;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) != 0) {
         close(fd);
-        return DIT_FAIL(err, DIT_ERR_IO, "%s: not a regular file", path);
+        return DIT_FAIL(err, DIT_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
     }
     size_t len = (size_t)sb.st_size;
     void *map = NULL;

@@ -3,6 +3,8 @@
  * fuzzed by tools/fuzz_safetensors.c. */
 #include "safetensors.h"
 
+#include "json_file.h" /* io_open_regular */
+
 #include <cjson/cJSON.h> /* cJSON_ParseWithLength */
 #include <errno.h>       /* errno */
 #include <fcntl.h>       /* open */
@@ -120,6 +122,33 @@ static dit_status parse_entry(const cJSON *e, io_st_tensor *t, const char *label
     return DIT_OK;
 }
 
+/* As the Rust reference parser: sorted by offsets, the tensors tile the data section exactly, each
+ * starting where the previous one ends and the last ending at the end of the file.  Any overlap or gap
+ * is refused (an empty tensor between two overlapping ones does not hide the overlap). */
+static dit_status check_tiling(const io_safetensors *st, const char *label, dit_err *err) {
+    io_st_tensor **order = malloc((size_t)(st->n ? st->n : 1) * sizeof *order);
+    if (!order) return DIT_FAIL(err, DIT_ERR_OOM, "%s: sorting %d tensors", label, st->n);
+    for (int i = 0; i < st->n; i++) order[i] = &st->tensors[i];
+    qsort(order, (size_t)st->n, sizeof *order, cmp_begin);
+    dit_status s = DIT_OK;
+    size_t at = 0;
+    for (int i = 0; i < st->n && s == DIT_OK; i++) {
+        const io_st_tensor *t = order[i];
+        if (t->begin < at)
+            s = DIT_FAIL(err, DIT_ERR_FORMAT, "%s: tensors '%s' and '%s' [%zu, %zu] overlap in the data section", label,
+                         order[i - 1]->name, t->name, t->begin, t->end);
+        else if (t->begin > at)
+            s = DIT_FAIL(err, DIT_ERR_FORMAT, "%s: tensor '%s' [%zu, %zu] leaves a gap of %zu unused bytes before it in "
+                         "the data section", label, t->name, t->begin, t->end, t->begin - at);
+        at = t->end;
+    }
+    if (s == DIT_OK && at != st->data_len)
+        s = DIT_FAIL(err, DIT_ERR_FORMAT, "%s: the tensors cover %zu of the data section's %zu bytes (trailing bytes)",
+                     label, at, st->data_len);
+    free(order);
+    return s;
+}
+
 dit_status io_safetensors_parse(const uint8_t *buf, size_t len, const char *label, io_safetensors **out,
                                 dit_err *err) {
     *out = NULL;
@@ -185,20 +214,9 @@ dit_status io_safetensors_parse(const uint8_t *buf, size_t len, const char *labe
                     break;
                 }
         }
-        if (s == DIT_OK) {
-            qsort(order, (size_t)st->n, sizeof *order, cmp_begin);
-            for (int i = 1; i < st->n; i++)
-                if (order[i]->begin < order[i - 1]->end && order[i]->end > order[i]->begin &&
-                    order[i - 1]->end > order[i - 1]->begin) {
-                    s = DIT_FAIL(err, DIT_ERR_FORMAT,
-                                 "%s: tensors '%s' [%zu, %zu] and '%s' [%zu, %zu] overlap in the data section", label,
-                                 order[i - 1]->name, order[i - 1]->begin, order[i - 1]->end, order[i]->name,
-                                 order[i]->begin, order[i]->end);
-                    break;
-                }
-        }
         free(order);
     }
+    if (s == DIT_OK) s = check_tiling(st, label, err);
     if (s != DIT_OK) {
         st->owns_map = 0;
         st_free(st);
@@ -210,12 +228,12 @@ dit_status io_safetensors_parse(const uint8_t *buf, size_t len, const char *labe
 
 dit_status io_safetensors_open(const char *path, io_safetensors **out, dit_err *err) {
     *out = NULL;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return DIT_FAIL(err, errno == ENOENT ? DIT_ERR_MISSING : DIT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd = io_open_regular(path, err); /* a FIFO is refused without blocking on it */
+    if (fd < 0) return err->code;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) != 0) {
         close(fd);
-        return DIT_FAIL(err, DIT_ERR_IO, "%s: not a regular file", path);
+        return DIT_FAIL(err, DIT_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
     }
     size_t len = (size_t)sb.st_size;
     void *map = NULL;

@@ -14,6 +14,7 @@
 #include <unistd.h>      /* write, fsync, close, unlink, getpid */
 
 #include "../dit/tensor.h" /* dit_convert_from_f32 */
+#include "atomic_file.h"    /* io_tmp_create, io_tmp_commit, io_tmp_discard */
 
 io_st_out io_st_out_f32(const char *name, io_st_dtype dtype, const float *data, int ndim, const int64_t *shape) {
     io_st_out o;
@@ -257,18 +258,19 @@ dit_status io_safetensors_write(const char *path, const io_st_out *t, int n, con
         free(order);
         return s;
     }
-    /* temp name beside the target: unique per process and moment */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    size_t tl = strlen(path) + 64;
+    /* temp file beside the target (hidden, O_EXCL, removed on SIGINT/SIGTERM: io/atomic_file.h) */
+    size_t tl = strlen(path) + 96;
     char *tmp = malloc(tl);
     int fd = -1;
     if (!tmp) {
         s = DIT_FAIL(err, DIT_ERR_OOM, "safetensors writer: temp path");
     } else {
-        snprintf(tmp, tl, "%s.tmp-%ld-%lx%09ld", path, (long)getpid(), (unsigned long)ts.tv_sec, (long)ts.tv_nsec);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0) s = DIT_FAIL(err, DIT_ERR_IO, "%s: cannot create temp file %s: %s", path, tmp, strerror(errno));
+        tmp[0] = 0;
+        s = io_tmp_create(path, tmp, tl, err);
+        if (s == DIT_OK) {
+            fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC);
+            if (fd < 0) s = DIT_FAIL(err, DIT_ERR_IO, "%s: cannot open temp file %s: %s", path, tmp, strerror(errno));
+        }
     }
     if (s == DIT_OK) {
         sink sk = {fd, NULL, 0, path};
@@ -277,9 +279,8 @@ dit_status io_safetensors_write(const char *path, const io_st_out *t, int n, con
     }
     if (fd >= 0 && close(fd) != 0 && s == DIT_OK)
         s = DIT_FAIL(err, DIT_ERR_IO, "%s: close failed: %s", path, strerror(errno));
-    if (s == DIT_OK && rename(tmp, path) != 0)
-        s = DIT_FAIL(err, DIT_ERR_IO, "%s: cannot rename temp file %s into place: %s", path, tmp, strerror(errno));
-    if (s != DIT_OK && fd >= 0) unlink(tmp);
+    if (s == DIT_OK) s = io_tmp_commit(tmp, path, err);
+    else if (tmp) io_tmp_discard(tmp);
     free(tmp);
     free(hdr);
     free(order);

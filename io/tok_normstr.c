@@ -179,6 +179,7 @@ int tok_ns_strip(tok_ns *ns, int left, int right) {
 int tok_ns_prepend(tok_ns *ns, const char *p, size_t pn) {
     if (ns->len == 0) return 0;
     size_t nl = (size_t)tok_utf8_len(ns->s, 0);
+    if (nl > ns->len) nl = ns->len; /* never past a (malformed) truncated first character */
     size_t n = pn + ns->len;
     char *s = malloc(n + 1);
     int64_t *al = malloc(n * sizeof *al);

@@ -30,9 +30,11 @@ enum { N_EMPTY, N_CHAR, N_ANY, N_CLASS, N_ASSERT, N_CAT, N_ALT, N_REP };
 #define RE_MAX_REPEAT 1000
 #define RE_STEP_BUDGET 200000000L
 #define RE_MAX_SEEN (16u << 20) /* states memoized per find_all (64 MiB of marks) */
+#define RE_MAX_GROUPS 100       /* groups nested deeper are refused (the parser recurses per group) */
+#define RE_MAX_DEPTH 500        /* compile/nullable recursion depth (chains of | and of concatenation loop) */
 
 typedef struct re_inst { int op, x, y; uint32_t c; } re_inst;
-typedef struct re_node { int type, a, b, min, max, greedy; uint32_t c; } re_node;
+typedef struct re_node { int type, a, b, min, max, greedy, depth; uint32_t c; } re_node;
 typedef struct re_class {
     uint32_t (*r)[2];
     int nr, neg, space, nonspace;
@@ -40,15 +42,15 @@ typedef struct re_class {
 
 struct tok_regex {
     re_inst *prog;
-    int nprog;
+    int nprog, cap; /* grows to RE_MAX_PROG */
     re_class *cls;
     int ncls;
 };
 
 typedef struct re_parser {
     const char *start, *p, *end, *where;
-    re_node nodes[RE_MAX_NODES];
-    int nnodes;
+    re_node *nodes; /* grows to RE_MAX_NODES */
+    int nnodes, cap, groups; /* groups: nesting of the group being parsed */
     tok_regex *re;
     dit_err *err;
     dit_status st;
@@ -61,10 +63,32 @@ static int fail(re_parser *ps, dit_status code, const char *what) {
     return -1;
 }
 
+/* Recursion depth compile() and nullable() need for a node: a chain of | or of concatenation
+ * (left-deep, as the parser builds them) is walked in a loop, so it costs one level, not one per link. */
+static int node_depth(const re_parser *ps, int type, int a, int b) {
+    switch (type) {
+    case N_CAT: case N_ALT: {
+        const re_node *na = &ps->nodes[a], *nb = &ps->nodes[b];
+        int d = 1 + nb->depth, da = na->type == type ? na->depth : 1 + na->depth;
+        return d > da ? d : da;
+    }
+    case N_REP: return 1 + ps->nodes[a].depth;
+    default: return 1;
+    }
+}
+
 static int node(re_parser *ps, int type, int a, int b, uint32_t c) {
-    if (ps->nnodes >= RE_MAX_NODES) return fail(ps, DIT_ERR_UNSUPPORTED, "too large");
+    if (ps->nnodes >= RE_MAX_NODES) return fail(ps, DIT_ERR_UNSUPPORTED, "too large (more than 4096 nodes)");
+    int depth = node_depth(ps, type, a, b);
+    if (depth > RE_MAX_DEPTH) return fail(ps, DIT_ERR_UNSUPPORTED, "nested too deeply (more than 500 levels)");
+    if (ps->nnodes == ps->cap) {
+        int cap = ps->cap ? 2 * ps->cap : 64;
+        re_node *v = realloc(ps->nodes, (size_t)(cap < RE_MAX_NODES ? cap : RE_MAX_NODES) * sizeof *v);
+        if (!v) return fail(ps, DIT_ERR_OOM, "nodes");
+        ps->nodes = v, ps->cap = cap < RE_MAX_NODES ? cap : RE_MAX_NODES;
+    }
     re_node *n = &ps->nodes[ps->nnodes];
-    n->type = type, n->a = a, n->b = b, n->c = c, n->min = n->max = 0, n->greedy = 1;
+    n->type = type, n->a = a, n->b = b, n->c = c, n->min = n->max = 0, n->greedy = 1, n->depth = depth;
     return ps->nnodes++;
 }
 
@@ -199,6 +223,8 @@ static int parse_atom(re_parser *ps) {
     uint32_t cp;
     char c = *ps->p;
     if (c == '(') {
+        if (ps->groups >= RE_MAX_GROUPS) return fail(ps, DIT_ERR_UNSUPPORTED, "groups nested deeper than 100");
+        ps->groups++;
         ps->p++;
         if (ps->p < ps->end && *ps->p == '?') {
             if (ps->p + 1 < ps->end && ps->p[1] == ':') ps->p += 2;
@@ -208,6 +234,7 @@ static int parse_atom(re_parser *ps) {
         if (a < 0) return -1;
         if (ps->p >= ps->end || *ps->p != ')') return fail(ps, DIT_ERR_FORMAT, "missing )");
         ps->p++;
+        ps->groups--;
         return a;
     }
     if (c == '[') {
@@ -306,20 +333,47 @@ static int nullable(const re_parser *ps, int i) {
     const re_node *n = &ps->nodes[i];
     switch (n->type) {
     case N_EMPTY: case N_ASSERT: return 1;
-    case N_CAT: return nullable(ps, n->a) && nullable(ps, n->b);
-    case N_ALT: return nullable(ps, n->a) || nullable(ps, n->b);
+    case N_CAT: /* a left-deep chain: walk it, recurse only into its links */
+        for (; n->type == N_CAT; n = &ps->nodes[n->a])
+            if (!nullable(ps, n->b)) return 0;
+        return nullable(ps, (int)(n - ps->nodes));
+    case N_ALT:
+        for (; n->type == N_ALT; n = &ps->nodes[n->a])
+            if (nullable(ps, n->b)) return 1;
+        return nullable(ps, (int)(n - ps->nodes));
     case N_REP: return n->min == 0 || nullable(ps, n->a);
     default: return 0;
     }
 }
 
+/* The links of a left-deep chain of `type` rooted at i, first to last, into a heap array; -1 on OOM. */
+static int chain(re_parser *ps, int i, int type, int **out) {
+    int n = 1;
+    for (int k = i; ps->nodes[k].type == type; k = ps->nodes[k].a) n++;
+    int *v = malloc((size_t)n * sizeof *v);
+    if (!v) return fail(ps, DIT_ERR_OOM, "compile");
+    int k = i;
+    for (int j = n - 1; j > 0; j--, k = ps->nodes[k].a) v[j] = ps->nodes[k].b;
+    v[0] = k;
+    *out = v;
+    return n;
+}
+
 static int emit(re_parser *ps, int op, int x, int y, uint32_t c) {
     tok_regex *re = ps->re;
     if (re->nprog >= RE_MAX_PROG) return fail(ps, DIT_ERR_UNSUPPORTED, "program too large (expand repeats less)");
+    if (re->nprog == re->cap) {
+        int cap = re->cap ? 2 * re->cap : 64;
+        if (cap > RE_MAX_PROG) cap = RE_MAX_PROG;
+        re_inst *v = realloc(re->prog, (size_t)cap * sizeof *v);
+        if (!v) return fail(ps, DIT_ERR_OOM, "program");
+        re->prog = v, re->cap = cap;
+    }
     re->prog[re->nprog] = (re_inst){op, x, y, c};
     return re->nprog++;
 }
 
+/* Recursion depth is bounded by RE_MAX_DEPTH (node()), and no frame holds an array. */
 static int compile(re_parser *ps, int i) {
     const re_node *n = &ps->nodes[i];
     tok_regex *re = ps->re;
@@ -329,16 +383,36 @@ static int compile(re_parser *ps, int i) {
     case N_ANY: return emit(ps, I_ANY, 0, 0, 0) < 0 ? -1 : 0;
     case N_CLASS: return emit(ps, I_CLASS, 0, 0, n->c) < 0 ? -1 : 0;
     case N_ASSERT: return emit(ps, (int)n->c, 0, 0, 0) < 0 ? -1 : 0;
-    case N_CAT: return compile(ps, n->a) || compile(ps, n->b) ? -1 : 0;
-    case N_ALT: {
-        int sp = emit(ps, I_SPLIT, 0, 0, 0);
-        if (sp < 0 || compile(ps, n->a)) return -1;
-        int jmp = emit(ps, I_JMP, 0, 0, 0);
-        if (jmp < 0) return -1;
-        re->prog[sp].x = sp + 1, re->prog[sp].y = re->nprog;
-        if (compile(ps, n->b)) return -1;
-        re->prog[jmp].x = re->nprog;
-        return 0;
+    case N_CAT: { /* iterative over the chain: a 2000-character literal must not recurse 2000 deep */
+        int *v, nv = chain(ps, i, N_CAT, &v), rc = 0;
+        if (nv < 0) return -1;
+        for (int k = 0; k < nv && rc == 0; k++) rc = compile(ps, v[k]);
+        free(v);
+        return rc;
+    }
+    case N_ALT: { /* a|b|c: SPLIT(a, SPLIT(b, c)) as the nested form, with one loop */
+        int *v, nv = chain(ps, i, N_ALT, &v), rc = 0;
+        if (nv < 0) return -1;
+        int *jmp = malloc((size_t)nv * sizeof *jmp);
+        if (!jmp) rc = fail(ps, DIT_ERR_OOM, "compile");
+        for (int k = 0; k < nv && rc == 0; k++) {
+            int sp = k + 1 < nv ? emit(ps, I_SPLIT, 0, 0, 0) : 0;
+            if (sp < 0 || compile(ps, v[k])) {
+                rc = -1;
+                break;
+            }
+            if (k + 1 < nv) {
+                if ((jmp[k] = emit(ps, I_JMP, 0, 0, 0)) < 0) {
+                    rc = -1;
+                    break;
+                }
+                re->prog[sp].x = sp + 1, re->prog[sp].y = re->nprog;
+            }
+        }
+        for (int k = 0; rc == 0 && k + 1 < nv; k++) re->prog[jmp[k]].x = re->nprog;
+        free(jmp);
+        free(v);
+        return rc;
     }
     case N_REP: {
         for (int k = 0; k < n->min; k++)
@@ -351,10 +425,14 @@ static int compile(re_parser *ps, int i) {
             re->prog[sp].y = n->greedy ? re->nprog : sp + 1;
             return 0;
         }
-        int splits[RE_MAX_REPEAT], ns = 0;
+        int *splits = malloc((size_t)(n->max - n->min + 1) * sizeof *splits), ns = 0; /* heap: frames stay small */
+        if (!splits) return fail(ps, DIT_ERR_OOM, "compile");
         for (int k = n->min; k < n->max; k++) {
             int sp = emit(ps, I_SPLIT, 0, 0, 0);
-            if (sp < 0 || compile(ps, n->a)) return -1;
+            if (sp < 0 || compile(ps, n->a)) {
+                free(splits);
+                return -1;
+            }
             splits[ns++] = sp;
         }
         for (int k = 0; k < ns; k++) {
@@ -362,6 +440,7 @@ static int compile(re_parser *ps, int i) {
             re->prog[sp].x = n->greedy ? sp + 1 : re->nprog;
             re->prog[sp].y = n->greedy ? re->nprog : sp + 1;
         }
+        free(splits);
         return 0;
     }
     }
@@ -372,8 +451,7 @@ dit_status tok_regex_compile(const char *pat, int literal, const char *where, to
     *out = NULL;
     re_parser *ps = calloc(1, sizeof *ps);
     tok_regex *re = calloc(1, sizeof *re);
-    if (re) re->prog = malloc(RE_MAX_PROG * sizeof *re->prog);
-    if (!ps || !re || !re->prog) {
+    if (!ps || !re) {
         free(ps);
         tok_regex_free(&re);
         return DIT_FAIL(err, DIT_ERR_OOM, "%s: regex", where);
@@ -396,9 +474,10 @@ dit_status tok_regex_compile(const char *pat, int literal, const char *where, to
     }
     if (root >= 0 && ps->st == DIT_OK && compile(ps, root) == 0 && emit(ps, I_MATCH, 0, 0, 0) >= 0) {
         re_inst *fit = realloc(re->prog, (size_t)re->nprog * sizeof *fit);
-        if (fit) re->prog = fit;
+        if (fit) re->prog = fit, re->cap = re->nprog;
     }
     dit_status st = ps->st;
+    free(ps->nodes);
     free(ps);
     if (st != DIT_OK) {
         tok_regex_free(&re);

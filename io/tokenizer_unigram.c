@@ -60,9 +60,12 @@ static dit_status load_added(io_tokenizer *t, const cJSON *list, const char *fil
     if (!t->added) return DIT_FAIL(err, DIT_ERR_OOM, "%s: added_tokens", file);
     for (const cJSON *e = list->child; e; e = e->next, i++) {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "content"), *id = cJSON_GetObjectItemCaseSensitive(e, "id");
-        if (!cJSON_IsString(c) || !cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 2147483647.0)
-            return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: added_tokens[%d] needs a \"content\" string and an \"id\" >= 0",
-                            file, i);
+        int64_t idv;
+        /* ids stay below INT32_MAX: vocab_size = id + 1 must fit an int32 */
+        if (!cJSON_IsString(c) || !io_json_int_in(id, 0, INT32_MAX - 1, &idv))
+            return DIT_FAIL(err, DIT_ERR_FORMAT,
+                            "%s: added_tokens[%d] needs a \"content\" string and an integer \"id\" in [0, %d]", file, i,
+                            INT32_MAX - 1);
         if (json_flag(e, "single_word"))
             return DIT_FAIL(err, DIT_ERR_UNSUPPORTED, "%s: added_tokens[%d] (\"%s\"): single_word = true is not supported",
                             file, i, c->valuestring);
@@ -73,7 +76,7 @@ static dit_status load_added(io_tokenizer *t, const cJSON *list, const char *fil
         a->lstrip = json_flag(e, "lstrip");
         a->rstrip = json_flag(e, "rstrip");
         int32_t mid = tok_unigram_find(t->model, a->raw, strlen(a->raw));
-        a->id = mid >= 0 ? mid : (int32_t)id->valuedouble; /* HF: the model's id wins */
+        a->id = mid >= 0 ? mid : (int32_t)idv; /* HF: the model's id wins */
         if (a->id + 1 > t->vocab_size) t->vocab_size = a->id + 1;
         /* normalized tokens are matched in their normalized form */
         tok_ns ns = {0};
@@ -120,12 +123,14 @@ static dit_status load_post(io_tokenizer *t, const cJSON *pp, const char *file, 
                                 "%s: post_processor.single item is neither a Sequence nor a SpecialToken listed in "
                                 "special_tokens with an \"ids\" array", file);
             for (const cJSON *v = ids->child; v; v = v->next) {
-                if (!cJSON_IsNumber(v) || v->valuedouble < 0)
-                    return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: post_processor special token \"%s\" has a bad id", file,
-                                    name->valuestring);
+                int64_t idv;
+                if (!io_json_int_in(v, 0, INT32_MAX - 1, &idv))
+                    return DIT_FAIL(err, DIT_ERR_FORMAT,
+                                    "%s: post_processor special token \"%s\" has a bad id (need an integer in [0, %d])",
+                                    file, name->valuestring, INT32_MAX - 1);
                 if (pass == 1) {
-                    if (nseq == 0) t->prefix[nb] = (int32_t)v->valuedouble;
-                    else t->suffix[na] = (int32_t)v->valuedouble;
+                    if (nseq == 0) t->prefix[nb] = (int32_t)idv;
+                    else t->suffix[na] = (int32_t)idv;
                 }
                 if (nseq == 0) nb++;
                 else na++;
@@ -146,6 +151,15 @@ static dit_status load_post(io_tokenizer *t, const cJSON *pp, const char *file, 
 
 dit_status io_tok_load_mem(const char *json, size_t len, const char *file, io_tokenizer **out, dit_err *err) {
     *out = NULL;
+    /* JSON text is UTF-8 (RFC 8259) and HF reads it as such.  cJSON copies raw bytes into strings
+     * unchecked, and an added token or replacement holding a broken sequence would match inside a
+     * prompt's character and split it (found by fuzz_tokenizer: a heap overflow in tok_ns_prepend). */
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        int n = json[i] ? tok_utf8_decode(json, len, i, &cp) : 1;
+        if (n <= 0) return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: not valid UTF-8 at byte %zu", file, i);
+        i += (size_t)n;
+    }
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root) {
         const char *at = cJSON_GetErrorPtr();

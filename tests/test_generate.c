@@ -85,11 +85,11 @@ int main(int argc, char **argv) {
     }
     /* the same run through the CLI, into an mp4 read back with libavformat */
     if (spadit && io_video_have_ffmpeg()) {
-        char out[256], cmd[1024];
+        char out[256];
         snprintf(out, sizeof out, "/tmp/spadit_test_generate_%d.mp4", (int)getpid());
-        snprintf(cmd, sizeof cmd, "%s generate 'a red circle moves to the right' --model %s --no-cache --seed 7 --quiet --out %s",
-                 spadit, dir, out);
-        CHECK(system(cmd) == 0, "%s", cmd);
+        char *run1[] = {(char *)spadit, "generate", "a red circle moves to the right", "--model", (char *)dir,
+                        "--no-cache", "--seed", "7", "--quiet", "--out", out, NULL};
+        CHECK(test_run(run1, 0) == 0, "spadit generate ... --out %s", out);
         io_video_info info;
         if (io_video_probe(out, &info, &err) == DIT_OK) {
             double fps = info.fps_den ? (double)info.fps_num / info.fps_den : 0;
@@ -108,8 +108,8 @@ int main(int argc, char **argv) {
         }
         unlink(out);
         /* bad flags: clear errors, non-zero exit, no file */
-        snprintf(cmd, sizeof cmd, "%s generate 'x' --model %s --frames 6 --out %s 2>/dev/null", spadit, dir, out);
-        CHECK(system(cmd) != 0 && access(out, F_OK) != 0, "--frames 6 must fail without output");
+        char *run2[] = {(char *)spadit, "generate", "x", "--model", (char *)dir, "--frames", "6", "--out", out, NULL};
+        CHECK(test_run(run2, 1) == 2 && access(out, F_OK) != 0, "--frames 6 must fail (exit 2) without output");
     } else {
         printf("(CLI mp4 check skipped: %s)\n", spadit ? "built without FFmpeg" : "no spadit binary given");
     }

@@ -314,7 +314,7 @@ static void test_bad_inputs(dit_backend *be) {
         {"{\"dim_mult\":[1,2,4],\"temperal_downsample\":[false,true,true]}", "temperal_downsample", DIT_ERR_FORMAT},
         {"{\"latents_mean\":[0,1]}", "latents_mean must be 16", DIT_ERR_FORMAT},
         {"{\"z_dim\":4}", "latents_mean is required", DIT_ERR_FORMAT},
-        {"{\"base_dim\":0}", "base_dim=0", DIT_ERR_FORMAT},
+        {"{\"base_dim\":0}", "'base_dim' is 0", DIT_ERR_FORMAT},
         {"{\"base_dim\":3,\"dim_mult\":[1,1,1,1]}", "must be even", DIT_ERR_FORMAT},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -64,6 +64,13 @@ static void sample_usage(dit_cuda_ctx *c) {
     size_t fr = 0, tot = 0;
     if (cudaMemGetInfo(&fr, &tot) == cudaSuccess && tot - fr > c->peak) c->peak = tot - fr;
 }
+size_t dit_backend_cuda_free_bytes(dit_backend *be) {
+    dit_cuda_ctx *c = dit_cuda_ctx_of(be);
+    size_t fr = 0, tot = 0;
+    if (!c || cudaSetDevice(c->device) != cudaSuccess || cudaMemGetInfo(&fr, &tot) != cudaSuccess) return 0;
+    return fr;
+}
+
 size_t dit_cuda_peak_bytes(dit_backend *be) {
     dit_cuda_ctx *c = dit_cuda_ctx_of(be);
     sample_usage(c);

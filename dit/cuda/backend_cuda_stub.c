@@ -10,3 +10,8 @@ dit_status dit_backend_cuda_create(int device, dit_backend **out, dit_err *err) 
 }
 
 int dit_backend_cuda_available(void) { return 0; }
+
+size_t dit_backend_cuda_free_bytes(dit_backend *be) {
+    (void)be;
+    return 0;
+}

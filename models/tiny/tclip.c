@@ -2,7 +2,10 @@
  * committed clips decode, and truncated / corrupted buffers fail with DIT_ERR_FORMAT. */
 #include "tclip.h"
 
-#include <stdio.h>  /* fopen, fread */
+#include <stdio.h>  /* fdopen, fread */
+#include <unistd.h> /* close */
+
+#include "../../io/json_file.h" /* io_open_regular */
 #include <stdlib.h> /* malloc, free, strtoll */
 #include <string.h> /* memcpy, memchr, memset */
 
@@ -68,8 +71,13 @@ dit_status tiny_clip_parse(const uint8_t *buf, size_t n, tiny_clip *out, dit_err
 dit_status tiny_clip_read(const char *path, tiny_clip *out, dit_err *err) {
     if (!path || !out) return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "tclip: NULL path or output");
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return DIT_FAIL(err, DIT_ERR_IO, "cannot open '%s'", path);
+    int fd = io_open_regular(path, err); /* a FIFO is refused without blocking on it */
+    if (fd < 0) return err->code;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return DIT_FAIL(err, DIT_ERR_IO, "cannot open '%s'", path);
+    }
     uint8_t *buf = NULL;
     size_t n = 0, cap = 0;
     dit_status s = DIT_OK;

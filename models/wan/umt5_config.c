@@ -57,14 +57,15 @@ dit_status wan_umt5_config_from_json(const cJSON *j, const char *path, wan_umt5_
         return DIT_FAIL(err, DIT_ERR_UNSUPPORTED, "%s: is_decoder is true; only the encoder stack is supported", path);
     /* umT5 has a bias table in every layer; T5 v1.1 / mT5 share layer 0's */
     c->shared_bias = strcmp(mt, "umt5") != 0;
-    c->vocab = io_json_int(j, "vocab_size", 0);
-    c->d_model = (int)io_json_int(j, "d_model", 0);
-    c->heads = (int)io_json_int(j, "num_heads", 0);
-    c->d_kv = (int)io_json_int(j, "d_kv", 64);
-    c->d_ff = (int)io_json_int(j, "d_ff", 0);
-    c->layers = (int)io_json_int(j, "num_layers", 0);
-    c->num_buckets = (int)io_json_int(j, "relative_attention_num_buckets", 32);
-    c->max_distance = (int)io_json_int(j, "relative_attention_max_distance", 128);
+    /* every integer range-checked before narrowing (4294967298 layers must not become 2) */
+    DIT_TRY(io_json_get_i64(j, "vocab_size", 0, 1, (int64_t)1 << 31, &c->vocab, path, err));
+    DIT_TRY(io_json_get_int(j, "d_model", 0, 1, 1 << 16, &c->d_model, path, err));
+    DIT_TRY(io_json_get_int(j, "num_heads", 0, 1, 1024, &c->heads, path, err));
+    DIT_TRY(io_json_get_int(j, "d_kv", 64, 1, 1 << 12, &c->d_kv, path, err));
+    DIT_TRY(io_json_get_int(j, "d_ff", 0, 1, 1 << 18, &c->d_ff, path, err));
+    DIT_TRY(io_json_get_int(j, "num_layers", 0, 1, 1024, &c->layers, path, err));
+    DIT_TRY(io_json_get_int(j, "relative_attention_num_buckets", 32, 4, 4096, &c->num_buckets, path, err));
+    DIT_TRY(io_json_get_int(j, "relative_attention_max_distance", 128, 1, 1 << 24, &c->max_distance, path, err));
     c->eps = (float)io_json_num(j, "layer_norm_epsilon", 1e-6);
     /* transformers' defaults: "gated-gelu" for UMT5Config / MT5Config, "relu" (not gated) for T5Config */
     const char *ffn = io_json_str(j, "feed_forward_proj", strcmp(mt, "t5") ? "gated-gelu" : "relu");

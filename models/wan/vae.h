@@ -113,6 +113,8 @@ typedef struct wan_vae {
  * defaults.  Missing, mis-shaped and unexpected tensors are reported together;
  * encoder tensors (encoder.*, quant_conv / conv1) are skipped silently. */
 dit_status wan_vae_load(const char *path, const wan_vae_config *cfg, dit_backend *be, wan_vae **out, dit_err *err);
+/* The config wan_vae_load would use for `path`, without reading any weights (memory estimates). */
+dit_status wan_vae_read_config(const char *path, wan_vae_config *cfg, dit_err *err);
 void wan_vae_free(wan_vae **v);
 
 typedef struct wan_vae_tiling {

@@ -76,12 +76,13 @@ dit_status wan_vae_config_from_json(const cJSON *j, const char *path, wan_vae_co
     if (as && !(cJSON_IsArray(as) && cJSON_GetArraySize(as) == 0))
         return DIT_FAIL(err, DIT_ERR_UNSUPPORTED,
                         "%s: attn_scales must be [] (the decoder has attention only in its middle block)", path);
-    c->base_dim = (int)io_json_int(j, "base_dim", 96);
+    /* every integer range-checked before narrowing */
+    DIT_TRY(io_json_get_int(j, "base_dim", 96, 1, 4096, &c->base_dim, path, err));
     const cJSON *dbd = cJSON_GetObjectItemCaseSensitive(j, "decoder_base_dim");
-    if (cJSON_IsNumber(dbd)) c->base_dim = dbd->valueint;
-    c->z_dim = (int)io_json_int(j, "z_dim", 16);
-    c->num_res_blocks = (int)io_json_int(j, "num_res_blocks", 2);
-    c->out_channels = (int)io_json_int(j, "out_channels", 3);
+    if (dbd && !cJSON_IsNull(dbd)) DIT_TRY(io_json_get_int(j, "decoder_base_dim", 96, 1, 4096, &c->base_dim, path, err));
+    DIT_TRY(io_json_get_int(j, "z_dim", 16, 1, WAN_VAE_MAX_Z, &c->z_dim, path, err));
+    DIT_TRY(io_json_get_int(j, "num_res_blocks", 2, 0, 16, &c->num_res_blocks, path, err));
+    DIT_TRY(io_json_get_int(j, "out_channels", 3, 1, 64, &c->out_channels, path, err));
     if (c->z_dim <= 0 || c->z_dim > WAN_VAE_MAX_Z)
         return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: invalid z_dim=%d (need 1..%d)", path, c->z_dim, WAN_VAE_MAX_Z);
     double buf[WAN_VAE_MAX_Z];

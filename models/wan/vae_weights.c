@@ -377,6 +377,14 @@ dit_status vae_param_counts(const wan_vae_config *c, int64_t *f32_params, int64_
     return s;
 }
 
+dit_status wan_vae_read_config(const char *path, wan_vae_config *cfg, dit_err *err) {
+    char wpath[8192];
+    wan_vae_config_default(cfg);
+    int have_cfg = 0;
+    const char *cfg_src = "the Wan2.1 defaults";
+    return locate(path, 1, wpath, sizeof wpath, cfg, &have_cfg, &cfg_src, err);
+}
+
 dit_status wan_vae_load(const char *path, const wan_vae_config *cfg, dit_backend *be, wan_vae **out, dit_err *err) {
     *out = NULL;
     char wpath[8192];

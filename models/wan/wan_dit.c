@@ -53,6 +53,35 @@ static size_t forward_bytes(const wan_config *c, int64_t N, int64_t n, int P, in
     return b + 64 * DIT_ARENA_ALIGN;
 }
 
+int64_t wan_run_bytes(const wan_config *c, int64_t F, int64_t H, int64_t W, dit_dtype act_dtype, int64_t *host_bytes) {
+    int64_t N = (F / c->patch[0]) * (H / c->patch[1]) * (W / c->patch[2]);
+    int64_t P = (int64_t)c->in_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    int64_t Po = (int64_t)c->out_dim * c->patch[0] * c->patch[1] * c->patch[2];
+    if (host_bytes) *host_bytes = N * (P + (Po > c->head_dim ? Po : c->head_dim)) * (int64_t)sizeof(float) + N * 8;
+    return (int64_t)forward_bytes(c, N, N, 1, c->text_len, act_dtype);
+}
+
+dit_status wan_run_check_memory(const wan_config *c, dit_backend *be, int64_t F, int64_t H, int64_t W,
+                                int64_t extra_host, dit_err *err) {
+    int64_t staging = 0, act = wan_run_bytes(c, F, H, W, be->act_dtype, &staging);
+    const int on_gpu = be->device == DIT_DEVICE_CUDA;
+    int64_t host = staging + extra_host + (on_gpu ? 0 : act);
+    int64_t have = (int64_t)dit_host_mem_available();
+    const double G = (double)((int64_t)1 << 30);
+    if (have > 0 && host > have)
+        return DIT_FAIL(err, DIT_ERR_OOM,
+                        "latent grid %lldx%lldx%lld needs %.1f GiB of host memory, %.1f GiB available (activations "
+                        "%.1f GiB): use a smaller size",
+                        (long long)F, (long long)H, (long long)W, (double)host / G, (double)have / G, (double)act / G);
+    int64_t dev = on_gpu ? (int64_t)dit_backend_device_free(be) : 0;
+    if (on_gpu && dev > 0 && act > dev)
+        return DIT_FAIL(err, DIT_ERR_OOM,
+                        "latent grid %lldx%lldx%lld needs %.1f GiB of GPU memory for activations, %.1f GiB available: "
+                        "use a smaller size or more GPUs",
+                        (long long)F, (long long)H, (long long)W, (double)act / G, (double)dev / G);
+    return DIT_OK;
+}
+
 dit_status wan_run_init(wan_run *r, wan_dit *m, int64_t F, int64_t H, int64_t W, dit_err *err) {
     return wan_run_init_parallel(r, m, F, H, W, NULL, err);
 }
@@ -79,6 +108,7 @@ dit_status wan_run_init_parallel(wan_run *r, wan_dit *m, int64_t F, int64_t H, i
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "%lld tokens cannot be split over %d ranks", (long long)r->N, nr);
     if (nr > 1 && sp->be != be)
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "the sequence-parallel communicator belongs to another backend");
+    if (nr == 1) DIT_TRY(wan_run_check_memory(c, be, F, H, W, 0, err)); /* before the first allocation */
     r->sp = nr > 1 ? sp : NULL;
     r->tok0 = 0, r->ntok = r->N;
     if (r->sp) dit_comm_split_range(r->N, nr, sp->rank, &r->tok0, &r->ntok);
@@ -87,8 +117,9 @@ dit_status wan_run_init_parallel(wan_run *r, wan_dit *m, int64_t F, int64_t H, i
     r->host_tokens = malloc((size_t)(r->N * P) * sizeof(float));
     r->host_out = malloc((size_t)(r->N * (Po > c->head_dim ? Po : c->head_dim)) * sizeof(float));
     if (!r->host_tokens || !r->host_out) {
+        int64_t N = r->N;
         wan_run_free(r);
-        return DIT_FAIL(err, DIT_ERR_OOM, "host staging for %lld tokens", (long long)r->N);
+        return DIT_FAIL(err, DIT_ERR_OOM, "host staging for %lld tokens", (long long)N);
     }
     dit_status s = dit_arena_init(&r->arena, be, forward_bytes(c, r->N, r->ntok, nr, r->ctx_len, be->act_dtype));
     if (s == DIT_OK) s = attn_ctx_create(be, &r->attn);

@@ -63,6 +63,15 @@ typedef struct wan_dit {
  * itself) or from a single .safetensors file with a config beside it.
  * Missing, unexpected and mis-shaped tensors are reported together. */
 dit_status wan_dit_load(const char *path, dit_backend *be, wan_dit **out, dit_err *err);
+/* The config wan_dit_load would use for `path`, without reading any weights (memory estimates). */
+dit_status wan_dit_read_config(const char *path, wan_config *cfg, dit_err *err);
+/* Bytes one forward on a latent grid F x H x W needs (single rank): the activation arena plus the
+ * host staging buffers wan_run_init allocates. */
+int64_t wan_run_bytes(const wan_config *c, int64_t F, int64_t H, int64_t W, dit_dtype act_dtype, int64_t *host_bytes);
+/* Refuse (DIT_ERR_OOM, "... needs X GiB of host/GPU memory, Y GiB available") a forward on F x H x W
+ * that cannot fit, before anything is allocated; extra_host: the caller's own buffers. */
+dit_status wan_run_check_memory(const wan_config *c, dit_backend *be, int64_t F, int64_t H, int64_t W,
+                                int64_t extra_host, dit_err *err);
 void wan_dit_free(wan_dit **m);
 /* A model of the given config with deterministic random weights generated on the backend's device
  * (benchmarks at real shapes; see wan_weights.c for the value ranges). */

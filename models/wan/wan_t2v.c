@@ -83,25 +83,31 @@ dit_status wan_t2v_defaults_load(const char *dir, wan_t2v_defaults *d, dit_err *
     if (!io_path_exists(p)) return DIT_OK;
     cJSON *j;
     DIT_TRY(io_json_load(p, &j, err));
-    d->width = (int)io_json_int(j, "width", d->width);
-    d->height = (int)io_json_int(j, "height", d->height);
-    d->frames = (int)io_json_int(j, "frames", d->frames);
-    d->fps = (int)io_json_int(j, "fps", d->fps);
-    d->steps = (int)io_json_int(j, "steps", d->steps);
-    d->shift = io_json_num(j, "shift", d->shift);
-    d->guidance = io_json_num(j, "guidance", d->guidance);
+    dit_status st = wan_t2v_defaults_from_json(j, p, d, err);
+    cJSON_Delete(j);
+    return st;
+}
+
+dit_status wan_t2v_defaults_from_json(const cJSON *j, const char *p, wan_t2v_defaults *d, dit_err *err) {
+    if (!cJSON_IsObject(j)) return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: expected a JSON object {...} at the top level", p);
+    /* the same ranges as the flags (--size, --frames, --fps, --steps, --shift, --guidance) */
+    dit_status st = io_json_get_int(j, "width", d->width, 16, WAN_T2V_MAX_SIDE, &d->width, p, err);
+    if (st == DIT_OK) st = io_json_get_int(j, "height", d->height, 16, WAN_T2V_MAX_SIDE, &d->height, p, err);
+    if (st == DIT_OK) st = io_json_get_int(j, "frames", d->frames, 1, 1001, &d->frames, p, err);
+    if (st == DIT_OK) st = io_json_get_int(j, "fps", d->fps, 1, 240, &d->fps, p, err);
+    if (st == DIT_OK) st = io_json_get_int(j, "steps", d->steps, 1, 1000, &d->steps, p, err);
+    if (st == DIT_OK) st = io_json_get_num(j, "shift", d->shift, 0.01, 100, &d->shift, p, err);
+    if (st == DIT_OK) st = io_json_get_num(j, "guidance", d->guidance, 0, 50, &d->guidance, p, err);
+    if (st != DIT_OK) return st;
     const cJSON *smp = cJSON_GetObjectItemCaseSensitive(j, "sampler");
-    if (smp && !cJSON_IsString(smp)) {
-        cJSON_Delete(j);
+    if (smp && !cJSON_IsString(smp))
         return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: \"sampler\" must be a string (unipc, euler or dpm++)", p);
-    }
     if (smp) snprintf(d->sampler, sizeof d->sampler, "%s", smp->valuestring);
     const cJSON *np = cJSON_GetObjectItemCaseSensitive(j, "negative_prompt");
     if (cJSON_IsString(np)) {
         snprintf(d->negative_prompt, sizeof d->negative_prompt, "%s", np->valuestring);
         d->negative_is_wan_default = 0;
     }
-    cJSON_Delete(j);
     if (d->width <= 0 || d->height <= 0 || d->frames <= 0 || d->fps <= 0 || d->steps <= 0)
         return DIT_FAIL(err, DIT_ERR_FORMAT, "%s: width, height, frames, fps and steps must be positive", p);
     return DIT_OK;
@@ -117,12 +123,80 @@ dit_status wan_t2v_latent_shape(int width, int height, int frames, int64_t shape
     return DIT_OK;
 }
 
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+dit_status wan_t2v_memory(const wan_t2v_paths *paths, const wan_t2v_opts *o, const dit_backend *be, wan_t2v_mem *m,
+                          dit_err *err) {
+    memset(m, 0, sizeof *m);
+    int64_t shape[4] = {0, 0, 0, 0};
+    DIT_TRY(wan_t2v_latent_shape(o->width, o->height, o->frames, shape, err));
+    const int64_t n = shape[0] * shape[1] * shape[2] * shape[3];
+    const int on_gpu = be->device == DIT_DEVICE_CUDA;
+    /* latent, CFG scratch (x2 when split), the solver's double-precision state and history (UniPC: ~6) */
+    const int64_t latent = n * 4 * 4 + n * 8 * 6;
+    wan_config dc;
+    DIT_TRY(wan_dit_read_config(o->dit_override ? o->dit_override : paths->dit, &dc, err));
+    m->dit_weights = wan_config_param_count(&dc) * (on_gpu ? 2 : 4); /* bf16 on the GPU, f32 on the CPU */
+    int64_t staging = 0;
+    m->dit_activations = wan_run_bytes(&dc, shape[1], shape[2], shape[3], be->act_dtype, &staging);
+    if (o->sp && o->sp->size > 1) m->dit_activations /= o->sp->size; /* roughly: tokens are split */
+    int64_t dit_host = latent + staging + (on_gpu ? 0 : m->dit_weights + m->dit_activations);
+    int64_t dit_dev = on_gpu ? m->dit_weights + m->dit_activations : 0;
+    int64_t vae_host = 0, vae_dev = 0;
+    if (!o->skip_decode) {
+        wan_vae_config vc;
+        DIT_TRY(wan_vae_read_config(paths->vae, &vc, err));
+        wan_vae_tiling tiling = wan_vae_tiling_default();
+        tiling.enabled = o->vae_tiling;
+        int64_t F = wan_vae_out_frames(&vc, shape[1]), H = shape[2] * 8, W = shape[3] * 8;
+        wan_vae_mem vm;
+        DIT_TRY(wan_vae_memory(&vc, F, H, W, &tiling, be->act_dtype, &vm, err));
+        m->vae_activations = (int64_t)vm.activations;
+        m->frames = F * H * W * 3 * (4 + 1); /* f32 frames + the RGB8 copy */
+        vae_host = n * 4 + m->frames + (int64_t)vm.host + (on_gpu ? 0 : (int64_t)(vm.activations + vm.weights));
+        vae_dev = on_gpu ? (int64_t)(vm.activations + vm.weights) : 0;
+    }
+    m->host = max64(dit_host, vae_host);
+    m->device = max64(dit_dev, vae_dev);
+    return DIT_OK;
+}
+
+static double gib(int64_t b) { return (double)b / (double)((int64_t)1 << 30); }
+
+/* Refuse, before anything is allocated, a run that cannot fit. */
+static dit_status check_memory(const wan_t2v_paths *paths, const wan_t2v_opts *o, dit_backend *be, dit_err *err) {
+    wan_t2v_mem m;
+    DIT_TRY(wan_t2v_memory(paths, o, be, &m, err));
+    int64_t cap_host = o->max_memory > 0 ? o->max_memory : (int64_t)dit_host_mem_available();
+    if (cap_host > 0 && m.host > cap_host)
+        return DIT_FAIL(err, DIT_ERR_OOM,
+                        "%dx%d, %d frames needs %.1f GiB of host memory, %.1f GiB available%s (DiT weights %.1f GiB, "
+                        "activations %.1f GiB; VAE activations %.1f GiB; decoded frames %.1f GiB): use a smaller "
+                        "--size or --frames%s",
+                        o->width, o->height, o->frames, gib(m.host), gib(cap_host),
+                        o->max_memory > 0 ? " (--max-memory)" : "", gib(m.dit_weights), gib(m.dit_activations),
+                        gib(m.vae_activations), gib(m.frames), o->max_memory > 0 ? " or raise --max-memory" : "");
+    if (be->device == DIT_DEVICE_CUDA) {
+        int64_t cap_dev = (int64_t)dit_backend_device_free(be);
+        if (o->max_memory > 0 && (cap_dev == 0 || o->max_memory < cap_dev)) cap_dev = o->max_memory;
+        if (cap_dev > 0 && m.device > cap_dev)
+            return DIT_FAIL(err, DIT_ERR_OOM,
+                            "%dx%d, %d frames needs %.1f GiB of GPU memory, %.1f GiB available (DiT weights %.1f GiB, "
+                            "activations %.1f GiB; VAE activations %.1f GiB): use a smaller --size or --frames, or more "
+                            "GPUs (--gpus)",
+                            o->width, o->height, o->frames, gib(m.device), gib(cap_dev), gib(m.dit_weights),
+                            gib(m.dit_activations), gib(m.vae_activations));
+    }
+    return DIT_OK;
+}
+
 /* One CFG branch of the denoiser: the DiT on (x, t) with a fixed context. */
 typedef struct branch {
     wan_run *run;
     const float *ctx;
     int64_t rows;
     struct loop *loop;
+    const char *name; /* "conditional" / "unconditional" (error messages) */
 } branch;
 
 typedef struct loop {
@@ -138,10 +212,13 @@ typedef struct loop {
 
 static dit_status branch_fn(void *user, const float *x, double timestep, double sigma, int step, float *v,
                             dit_err *err) {
-    (void)sigma, (void)step;
+    (void)sigma;
     branch *b = user;
     DIT_TRY(wan_dit_forward(b->run, x, timestep, b->ctx, b->rows, v, err));
     loop *L = b->loop;
+    char stage[128];
+    snprintf(stage, sizeof stage, "DiT output at step %d (timestep %.1f, %s branch)", step + 1, timestep, b->name);
+    DIT_TRY(dit_check_finite(v, (size_t)L->n, stage, err));
     L->step_attn += b->run->ms_attention;
     double sp = 0;
     int layers = b->run->m->cfg.layers;
@@ -231,11 +308,21 @@ static dit_status encode_prompts(const wan_t2v_paths *paths, dit_backend *be, co
     io_tok_free(&tok);
     double ms = 0;
     if (s == DIT_OK) s = wan_umt5_embed_prompts(paths->text_encoder, be, o->cache_dir, pr, np, &ms, err);
+    for (int i = 0; i < np && s == DIT_OK; i++) {
+        char stage[160];
+        snprintf(stage, sizeof stage, "text encoder output for the %s%s", i ? "negative prompt" : "prompt",
+                 pr[i].info.outcome == WAN_UMT5_CACHE_HIT ? " (from the embedding cache; delete it to recompute)" : "");
+        s = dit_check_finite(pr[i].emb, (size_t)(pr[i].rows * pr[i].cols), stage, err);
+    }
     for (int i = 0; i < np; i++) {
         if (s == DIT_OK && pr[i].info.outcome == WAN_UMT5_CACHE_HIT) res->cache_hits++;
         if (s == DIT_OK && pr[i].info.warning[0]) fprintf(stderr, "spadit: warning: %s\n", pr[i].info.warning);
         pr[i].text = NULL;
         free(clean[i]);
+        if (s != DIT_OK) { /* the callers own the embeddings only on success */
+            free(pr[i].emb);
+            pr[i].emb = NULL;
+        }
     }
     return s;
 }
@@ -271,6 +358,7 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "steps %d: must be in [1, %d]", o->steps, SMP_MAX_STEPS);
     const int cfg_on = o->guidance != 1.0;
     const char *neg = o->negative_prompt ? o->negative_prompt : smp_wan_negative_prompt();
+    DIT_TRY(check_memory(paths, o, be, err)); /* from the shapes, before the first allocation */
 
     /* 1. prompt -> context (the encoder is freed inside) */
     double t0 = now_ms();
@@ -332,7 +420,7 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
         loop L;
         memset(&L, 0, sizeof L);
         L.progress = progress, L.on_latent = on_latent, L.user = user, L.sch = &sch, L.n = n;
-        branch bc = {&run, ctx_c, rows_c, &L}, bu = {&run, ctx_u, rows_u, &L};
+        branch bc = {&run, ctx_c, rows_c, &L, "conditional"}, bu = {&run, ctx_u, rows_u, &L, "unconditional"};
         smp_cfg cfg = {branch_fn, &bc, branch_fn, &bu, o->guidance, scratch, (size_t)n};
         cfg_par cp;
         memset(&cp, 0, sizeof cp);
@@ -392,6 +480,7 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
     wan_vae_tiling tiling = wan_vae_tiling_default();
     tiling.enabled = o->vae_tiling;
     if (s == DIT_OK) s = wan_vae_decode(vae, x, shape[1], shape[2], shape[3], &tiling, video, NULL, err);
+    if (s == DIT_OK) s = dit_check_finite(video, (size_t)(3 * F * H * W), "VAE decoder output", err);
     if (s == DIT_OK) s = wan_vae_to_rgb8(video, F, H, W, res->rgb, err);
     free(video);
     wan_vae_free(&vae);

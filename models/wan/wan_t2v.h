@@ -57,7 +57,19 @@ typedef struct wan_t2v_opts {
     dit_comm *cfg_group;         /* CFG parallelism: 2 members; member 0 runs the conditional pass, member 1
                                   * the unconditional one, and they exchange velocities every step */
     int skip_decode;             /* 1: stop after the latent (ranks other than 0 of a parallel run) */
+    int64_t max_memory;          /* bytes a run may use (host and device); 0: what is available now */
 } wan_t2v_opts;
+
+/* Peak memory of a run from the shapes alone (configs read, no weights): the DiT stage (weights,
+ * activations, host staging, sampler state) and the VAE stage (weights, activations, the decoded
+ * frames), each on the host or the device as the backend keeps them.  The text encoder's stage does
+ * not depend on the video size and is not counted. */
+typedef struct wan_t2v_mem {
+    int64_t host, device;                       /* peak bytes over the stages */
+    int64_t dit_weights, dit_activations, vae_activations, frames; /* the largest parts */
+} wan_t2v_mem;
+dit_status wan_t2v_memory(const wan_t2v_paths *paths, const wan_t2v_opts *o, const dit_backend *be, wan_t2v_mem *m,
+                          dit_err *err);
 
 typedef struct wan_t2v_step {
     int step, steps;
@@ -84,6 +96,11 @@ typedef struct wan_t2v_result {
 dit_status wan_t2v_locate(const char *model_dir, wan_t2v_paths *p, dit_err *err);
 /* The folder's defaults (spadit.json) or Wan2.1's. */
 dit_status wan_t2v_defaults_load(const char *model_dir, wan_t2v_defaults *d, dit_err *err);
+/* Overlay a parsed spadit.json (`path` names it in messages) on d (set it to the defaults first). */
+dit_status wan_t2v_defaults_from_json(const cJSON *j, const char *path, wan_t2v_defaults *d, dit_err *err);
+/* Largest width or height accepted anywhere (flags, spadit.json): keeps every size product in int64;
+ * what actually fits is decided by the memory estimate (wan_t2v_memory). */
+#define WAN_T2V_MAX_SIDE (1 << 17)
 /* Latent grid for a pixel size: F' = (frames - 1)/4 + 1, H' = H/8, W' = W/8. */
 dit_status wan_t2v_latent_shape(int width, int height, int frames, int64_t shape[4], dit_err *err);
 

@@ -212,6 +212,16 @@ static dit_status upload_want(const want *w, const io_weights *iw, dit_backend *
     return s;
 }
 
+dit_status wan_dit_read_config(const char *path, wan_config *cfg, dit_err *err) {
+    char cfg_path[8192], wpath[8192];
+    DIT_TRY(wan_dit_locate(path, cfg_path, sizeof cfg_path, wpath, sizeof wpath, err));
+    cJSON *cj;
+    DIT_TRY(io_json_load(cfg_path, &cj, err));
+    dit_status s = wan_config_from_json(cj, cfg_path, cfg, err);
+    cJSON_Delete(cj);
+    return s;
+}
+
 dit_status wan_dit_load(const char *path, dit_backend *be, wan_dit **out, dit_err *err) {
     *out = NULL;
     char cfg_path[8192], wpath[8192];
