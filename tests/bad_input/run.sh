@@ -223,5 +223,15 @@ m=$(model nan3)
 case_ "NaN text encoder weights" 1 "text encoder output for the prompt" "NaN or Inf" -- "$BIN" "${GEN[@]}" --model "$m" --out "$tmp/te.png"
 
 check "no temp file left behind" no_temp_in "$tmp"
+# --noise: a file with several tensors, a FIFO, a truncated file: refused, naming the flag
+case_ "--noise with several tensors" 2 "--noise" "holds" "expected one initial latent" -- "$BIN" "${GEN[@]}" --model "$M" \
+  --out "$tmp/nz.png" --noise "$DATA/sampler_golden.safetensors"
+mkfifo "$tmp/noise_fifo.safetensors"
+case_ "--noise is a FIFO" 2 "--noise" "noise_fifo.safetensors" -- "$BIN" "${GEN[@]}" --model "$M" --out "$tmp/nz.png" \
+  --noise "$tmp/noise_fifo.safetensors"
+head -c 20 "$DATA/sampler_golden.safetensors" > "$tmp/noise_cut.safetensors"
+case_ "--noise truncated" 2 "--noise" "noise_cut.safetensors" -- "$BIN" "${GEN[@]}" --model "$M" --out "$tmp/nz.png" \
+  --noise "$tmp/noise_cut.safetensors"
+check "--noise refusals leave no output" test ! -e "$tmp/nz_00000.png"
 echo "bad_input: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
