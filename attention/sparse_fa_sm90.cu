@@ -285,6 +285,43 @@ __device__ __forceinline__ void finish_block(const sp_fa_params &p, float (&o)[6
 }
 #endif
 
+/* What v3 and v4 know about their CTA: query block qb = blockIdx.x of head h = blockIdx.y, the thread's
+ * ids, the head's K / V (row stride rs), the block's rows [q0, q0 + qvalid), its LUT row (nsel key blocks
+ * in ntiles 128-key tiles).  fa_cta_begin also issues the async loads of the Q tile into Qs (committed
+ * by the caller with the first K/V tile). */
+struct fa_cta {
+    int h, tid, lane, wg, row_id, qvalid, nsel, ntiles;
+    int64_t rs, q0;
+    const __nv_bfloat16 *Kg, *Vg;
+    const int *lut;
+};
+
+__device__ __forceinline__ fa_cta fa_cta_begin(const sp_fa_params &p, unsigned char *Qs) {
+    fa_cta c;
+    const int qb = blockIdx.x;
+    c.h = blockIdx.y;
+    c.tid = threadIdx.x, c.lane = c.tid & 31, c.wg = (c.tid >> 5) >> 2; /* warpgroup */
+    c.rs = (int64_t)p.H * D;
+    const __nv_bfloat16 *Qg = reinterpret_cast<const __nv_bfloat16 *>(p.q) + (int64_t)c.h * D;
+    c.Kg = reinterpret_cast<const __nv_bfloat16 *>(p.k) + (int64_t)c.h * D;
+    c.Vg = reinterpret_cast<const __nv_bfloat16 *>(p.v) + (int64_t)c.h * D;
+
+    int64_t q1;
+    qblock_range(p, qb, c.q0, q1);
+    c.qvalid = (int)(q1 - c.q0);
+    c.row_id = c.h * p.nqb + qb;
+    c.nsel = p.lut ? p.cnt[c.row_id] : p.nkb;
+    c.lut = p.lut ? p.lut + (int64_t)c.row_id * p.lut_stride : nullptr;
+    c.ntiles = p.bk == 128 ? c.nsel : (c.nsel + 1) / 2;
+
+    for (int i = c.tid; i < BQ * 16; i += THREADS) {
+        int r = i >> 4, cc = i & 15;
+        bool ok = r < c.qvalid;
+        cp_async16(Qs + sw_off(BQ, r, cc), Qg + (ok ? (c.q0 + r) * c.rs + cc * 8 : 0), ok ? 16 : 0);
+    }
+    return c;
+}
+
 __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_params p) {
 #ifdef SP_HAVE_WGMMA
     extern __shared__ unsigned char smem_raw[];
@@ -292,26 +329,12 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_
     unsigned char *Qs = base, *Ks = base + TILE, *Vs = base + 3 * TILE;
     float *den = reinterpret_cast<float *>(base + 5 * TILE);
 
-    const int qb = blockIdx.x, h = blockIdx.y;
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
-    const int64_t rs = (int64_t)p.H * D;
-    const __nv_bfloat16 *Qg = reinterpret_cast<const __nv_bfloat16 *>(p.q) + (int64_t)h * D;
-    const __nv_bfloat16 *Kg = reinterpret_cast<const __nv_bfloat16 *>(p.k) + (int64_t)h * D;
-    const __nv_bfloat16 *Vg = reinterpret_cast<const __nv_bfloat16 *>(p.v) + (int64_t)h * D;
-
-    int64_t q0, q1;
-    qblock_range(p, qb, q0, q1);
-    const int qvalid = (int)(q1 - q0);
-    const int row_id = h * p.nqb + qb;
-    const int nsel = p.lut ? p.cnt[row_id] : p.nkb;
-    const int *lut = p.lut ? p.lut + (int64_t)row_id * p.lut_stride : nullptr;
-    const int ntiles = p.bk == 128 ? nsel : (nsel + 1) / 2;
-
-    for (int i = tid; i < BQ * 16; i += THREADS) {
-        int r = i >> 4, cc = i & 15;
-        bool ok = r < qvalid;
-        cp_async16(Qs + sw_off(BQ, r, cc), Qg + (ok ? (q0 + r) * rs + cc * 8 : 0), ok ? 16 : 0);
-    }
+    const fa_cta c = fa_cta_begin(p, Qs);
+    const int h = c.h, tid = c.tid, lane = c.lane, wg = c.wg;
+    const int row_id = c.row_id, qvalid = c.qvalid, nsel = c.nsel, ntiles = c.ntiles;
+    const int64_t rs = c.rs, q0 = c.q0;
+    const __nv_bfloat16 *Kg = c.Kg, *Vg = c.Vg;
+    const int *lut = c.lut;
     int64_t ks[2];
     int kv[2] = {0, 0}, kvn[2] = {0, 0};
     if (ntiles > 0) {
@@ -382,26 +405,12 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_
     unsigned char *Qs = base, *Ks = base + TILE;
     float *den = reinterpret_cast<float *>(base + 7 * TILE);
 
-    const int qb = blockIdx.x, h = blockIdx.y;
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
-    const int64_t rs = (int64_t)p.H * D;
-    const __nv_bfloat16 *Qg = reinterpret_cast<const __nv_bfloat16 *>(p.q) + (int64_t)h * D;
-    const __nv_bfloat16 *Kg = reinterpret_cast<const __nv_bfloat16 *>(p.k) + (int64_t)h * D;
-    const __nv_bfloat16 *Vg = reinterpret_cast<const __nv_bfloat16 *>(p.v) + (int64_t)h * D;
-
-    int64_t q0, q1;
-    qblock_range(p, qb, q0, q1);
-    const int qvalid = (int)(q1 - q0);
-    const int row_id = h * p.nqb + qb;
-    const int nsel = p.lut ? p.cnt[row_id] : p.nkb;
-    const int *lut = p.lut ? p.lut + (int64_t)row_id * p.lut_stride : nullptr;
-    const int ntiles = p.bk == 128 ? nsel : (nsel + 1) / 2;
-
-    for (int i = tid; i < BQ * 16; i += THREADS) {
-        int r = i >> 4, cc = i & 15;
-        bool ok = r < qvalid;
-        cp_async16(Qs + sw_off(BQ, r, cc), Qg + (ok ? (q0 + r) * rs + cc * 8 : 0), ok ? 16 : 0);
-    }
+    const fa_cta c = fa_cta_begin(p, Qs);
+    const int h = c.h, tid = c.tid, lane = c.lane, wg = c.wg;
+    const int row_id = c.row_id, qvalid = c.qvalid, nsel = c.nsel, ntiles = c.ntiles;
+    const int64_t rs = c.rs, q0 = c.q0;
+    const __nv_bfloat16 *Kg = c.Kg, *Vg = c.Vg;
+    const int *lut = c.lut;
     /* v4: intra-warpgroup overlap (FA3 algorithm 2): while the tensor cores run O += P_t-1 V_t-1, the
      * warps do the softmax of S_t = Q K_t^T, issued just before it.  Three K/V stages: tile t+1 loads
      * while tiles t (K for S) and t-1 (V for P V) are in use. */
