@@ -1,14 +1,19 @@
-/* attn.c — the attention entry point: validates operands, dispatches by method
- * and device, and fills the per-call statistics. */
+/* attn.c — the attention entry points: attn_forward validates operands, dispatches by method
+ * and device, and fills the per-call statistics; attn_select_cpu dispatches the CPU block
+ * selection by method.  The top of attention/'s call graph: nothing in attention/ calls back
+ * into this file (docs/ARCHITECTURE.md, "Inside attention/"). */
 #include "attn.h"
 
 #include <stdlib.h> /* calloc, free */
 #include <string.h> /* strcmp, memset */
-#include <time.h>   /* clock_gettime */
 
+#include "../dit/clock.h"    /* dit_now_ms */
 #include "../dit/op_check.h" /* dit_check_operand */
+#include "sparse_cpu.h"      /* attn_rectified_select, attn_sla_select, attn_cpu_check_f32 */
 #ifdef SPADIT_HAVE_CUDA
-#include "attn_cuda.h" /* attn_cuda, attn_dense_cudnn */
+#include "attn_cuda.h"   /* attn_cuda_create, attn_cuda_mark, attn_cuda_elapsed, attn_cuda_sdpa */
+#include "dense_cuda.h"  /* attn_dense_cudnn, attn_dense_cuda_bias */
+#include "sparse_cuda.h" /* attn_rectified_cuda, attn_sla_cuda */
 #endif
 
 struct attn_ctx {
@@ -77,12 +82,6 @@ attn_params attn_params_default(attn_method m) {
     return p;
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
 dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, const dit_tensor *q,
                         const dit_tensor *k, const dit_tensor *v, attn_stats *stats) {
     dit_backend *be = ctx->be;
@@ -104,7 +103,7 @@ dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, c
     st->selected_per_head = per_head;
     st->method = call->params.method;
     st->heads = (int)q->ne[1];
-    double t0 = now_ms();
+    double t0 = dit_now_ms();
     dit_status s;
 #ifdef SPADIT_HAVE_CUDA
     if (be->device == DIT_DEVICE_CUDA) {
@@ -115,7 +114,7 @@ dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, c
              * other head dims (the VAE's single 384-wide head) */
             s = call->bias || (call->kv_valid > 0 && call->kv_valid < k->ne[0]) || (q->ne[2] != 64 && q->ne[2] != 128)
                     ? attn_dense_cuda_bias(be, call, out, q, k, v)
-                    : attn_dense_cudnn(be, ctx->cuda, call, out, q, k, v);
+                    : attn_dense_cudnn(be, attn_cuda_sdpa(ctx->cuda), call, out, q, k, v);
             break;
         case ATTN_METHOD_RECTIFIED:
             s = attn_rectified_cuda(be, ctx->cuda, call, out, q, k, v, stats ? st : NULL);
@@ -150,7 +149,24 @@ dit_status attn_forward(attn_ctx *ctx, const attn_call *call, dit_tensor *out, c
         s = DIT_FAIL(&be->err, DIT_ERR_UNSUPPORTED, "attention method '%s' is not available on backend '%s'",
                      attn_method_name(call->params.method), be->name);
     }
-    st->ms_total = now_ms() - t0;
+    st->ms_total = dit_now_ms() - t0;
     if (call->params.method == ATTN_METHOD_DENSE) st->ms_kernel = st->ms_total;
     return s;
+}
+
+dit_status attn_select_cpu(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k,
+                           const dit_tensor *v, attn_selection *sel) {
+    if (!sel) return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "attention selection: sel is NULL");
+    memset(sel, 0, sizeof *sel);
+    int rect = call && call->params.method == ATTN_METHOD_RECTIFIED;
+    DIT_TRY(attn_cpu_check_f32(be, "attention selection", q, k, rect ? v : NULL, NULL));
+    if (rect && !v) return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "attention selection: 'rectified' needs v (pooled V)");
+    DIT_TRY(attn_sparse_check(be, call, q, k));
+    switch (call->params.method) {
+    case ATTN_METHOD_RECTIFIED: return attn_rectified_select(be, call, q, k, v, sel);
+    case ATTN_METHOD_SLA: return attn_sla_select(be, call, q, k, sel);
+    default: break;
+    }
+    return DIT_FAIL(&be->err, DIT_ERR_INVALID_ARG, "attention selection: method '%s' has no block selection",
+                    attn_method_name(call->params.method));
 }

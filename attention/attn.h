@@ -8,8 +8,8 @@
  *   dense      softmax(Q K^T * scale + bias) V, optional key-length mask.
  *   rectified  Rectified SpaAttn: 128-token blocks, pooled block map, top-k/top-p
  *              selection + neighbour/forced blocks, GAPR compensation
- *              (docs/attention.md, ../shared/specs/rectified_spaattn.md).
- *   sla        Sparse-Linear Attention, `main` formula or SLA-1 (sla.md).
+ *              (docs/attention.md).
+ *   sla        Sparse-Linear Attention, `main` formula or SLA-1 (docs/attention.md).
  *
  * Each call fills attn_stats: blocks kept, achieved sparsity, and the time of
  * map estimation, selection, kernel and epilogue (CUDA events on the GPU, wall

@@ -1,14 +1,18 @@
-/* attn_cuda.h — CUDA side of the attention interface (built with SPADIT_HAVE_CUDA):
- * per-context state (cuDNN SDPA plans, events) and the CUDA implementations
- * attn_forward dispatches to. */
+/* attn_cuda.h — the CUDA attention context (attn_cuda.c; built with SPADIT_HAVE_CUDA): one per
+ * attn_ctx on a CUDA backend.  It owns the timing events, the sparse methods' device workspace
+ * and the cuDNN SDPA plan cache (dense_cuda.h); the CUDA implementations (dense_cuda.h,
+ * sparse_cuda.h) borrow them.  Nothing else in spadit keeps attention state on the GPU. */
 #ifndef SPADIT_ATTN_CUDA_H
 #define SPADIT_ATTN_CUDA_H
 
-#include "attn.h" /* attn_call, attn_stats */
+#include "attn.h" /* dit_backend, dit_status */
 
 typedef struct attn_cuda attn_cuda;
+typedef struct attn_sdpa_cache attn_sdpa_cache; /* dense_cuda.h */
 
-#define N_EVENTS 8
+/* Event slots of attn_cuda_mark: 0..3 the phases of a sparse call (sparse_cuda.c), 6 and 7 the
+ * whole call (attn.c). */
+#define ATTN_CUDA_EVENTS 8
 
 /* Device workspace of the sparse methods, grown on demand, plus the uploaded neighbour mask. */
 typedef struct attn_cuda_ws {
@@ -22,28 +26,15 @@ typedef struct attn_cuda_ws {
     size_t host_counts_n;
 } attn_cuda_ws;
 
-attn_cuda_ws *attn_cuda_workspace(attn_cuda *c);
-void attn_cuda_ws_free(attn_cuda_ws *w);
-
 dit_status attn_cuda_create(dit_backend *be, attn_cuda **out);
 void attn_cuda_destroy(attn_cuda **c);
 
-/* Event-timed region markers (no-ops when timing is off): mark k in [0, 8). */
+attn_cuda_ws *attn_cuda_workspace(attn_cuda *c);
+attn_sdpa_cache *attn_cuda_sdpa(attn_cuda *c);
+
+/* Event-timed region markers: record event k in [0, ATTN_CUDA_EVENTS) on the backend's stream. */
 dit_status attn_cuda_mark(attn_cuda *c, int k);
-/* Milliseconds between marks a and b (synchronises on b). */
+/* Milliseconds between marks a and b (synchronises on b); -1 when an event query fails. */
 double attn_cuda_elapsed(attn_cuda *c, int a, int b);
-
-/* Dense SDPA through cuDNN's fused SDPA node (no bias, no key mask). */
-dit_status attn_dense_cudnn(dit_backend *be, attn_cuda *c, const attn_call *call, dit_tensor *out,
-                            const dit_tensor *q, const dit_tensor *k, const dit_tensor *v);
-/* Dense attention with additive bias and key mask (umT5), simple kernel; any Sq, Sk. */
-dit_status attn_dense_cuda_bias(dit_backend *be, const attn_call *call, dit_tensor *out, const dit_tensor *q,
-                                const dit_tensor *k, const dit_tensor *v);
-
-/* Rectified SpaAttn and SLA on CUDA (sparse_cuda.c). */
-dit_status attn_rectified_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, dit_tensor *out,
-                               const dit_tensor *q, const dit_tensor *k, const dit_tensor *v, attn_stats *st);
-dit_status attn_sla_cuda(dit_backend *be, attn_cuda *c, const attn_call *call, dit_tensor *out, const dit_tensor *q,
-                         const dit_tensor *k, const dit_tensor *v, attn_stats *st);
 
 #endif

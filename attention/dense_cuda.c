@@ -4,7 +4,7 @@
 
 #include "../dit/cuda/cuda_backend.h" /* dit_cuda_stream, dit_cuda_check */
 #include "../dit/op_check.h"          /* dit_check_operand */
-#include "attn_cuda.h"
+#include "dense_cuda.h"
 #include "dense_cuda_bias.h" /* dit_cuda_attn_bias */
 
 dit_status attn_dense_cuda_bias(dit_backend *be, const attn_call *call, dit_tensor *out, const dit_tensor *q,

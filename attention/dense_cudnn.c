@@ -1,16 +1,17 @@
 /* dense_cudnn.c — dense attention on CUDA through cuDNN's fused SDPA node
  * (cuDNN >= 9.13 backend API, plain C): one OPERATION_SDPA_FWD node over
  * BSHD bf16 tensors, heuristics mode A, the first engine config that
- * finalises; execution plans cached per (Sq, Sk, H, D, scale).  This is both a
- * production path and the dense baseline every sparse method is timed against.
- * Checked against the CPU reference by tests/test_attn_cuda.c. */
+ * finalises; execution plans cached per (Sq, Sk, H, D, scale) in an
+ * attn_sdpa_cache, which the CUDA attention context owns (attn_cuda.c).  This
+ * is both a production path and the dense baseline every sparse method is
+ * timed against.  Checked against the CPU reference by tests/test_attn_cuda.c. */
 #include <cudnn.h>  /* cudnnBackend* */
 #include <math.h>   /* sqrtf */
-#include <stdlib.h> /* calloc */
-#include <string.h> /* memset */
+#include <stdlib.h> /* calloc, free */
+#include <string.h> /* memset, memmove */
 
 #include "../dit/cuda/cuda_backend.h" /* dit_cuda_stream, dit_cuda_cudnn, CUDNN_TRY */
-#include "attn_cuda.h"
+#include "dense_cuda.h"
 
 #define MAX_PLANS 32
 
@@ -21,52 +22,23 @@ typedef struct sdpa_plan {
     int64_t ws;
 } sdpa_plan;
 
-struct attn_cuda {
-    dit_backend *be;
+struct attn_sdpa_cache {
     sdpa_plan plans[MAX_PLANS];
     int nplans;
-    cudaEvent_t ev[N_EVENTS];
-    attn_cuda_ws ws; /* sparse methods' workspace (sparse_cuda.c) */
 };
 
-attn_cuda_ws *attn_cuda_workspace(attn_cuda *c) { return &c->ws; }
-
-dit_status attn_cuda_create(dit_backend *be, attn_cuda **out) {
-    attn_cuda *c = calloc(1, sizeof *c);
-    if (!c) return DIT_FAIL(&be->err, DIT_ERR_OOM, "attention CUDA state");
-    c->be = be;
-    for (int i = 0; i < N_EVENTS; i++) {
-        cudaError_t e = cudaEventCreate(&c->ev[i]);
-        if (e != cudaSuccess) {
-            attn_cuda_destroy(&c);
-            return dit_cuda_check(be, e, "cudaEventCreate", __FILE__, __LINE__);
-        }
-    }
-    *out = c;
+dit_status attn_sdpa_cache_create(dit_backend *be, attn_sdpa_cache **out) {
+    *out = calloc(1, sizeof **out);
+    if (!*out) return DIT_FAIL(&be->err, DIT_ERR_OOM, "cuDNN SDPA plan cache");
     return DIT_OK;
 }
 
-void attn_cuda_destroy(attn_cuda **pc) {
+void attn_sdpa_cache_free(attn_sdpa_cache **pc) {
     if (!pc || !*pc) return;
-    attn_cuda *c = *pc;
+    attn_sdpa_cache *c = *pc;
     for (int i = 0; i < c->nplans; i++) cudnnBackendDestroyDescriptor(c->plans[i].plan);
-    attn_cuda_ws_free(&c->ws);
-    for (int i = 0; i < N_EVENTS; i++)
-        if (c->ev[i]) cudaEventDestroy(c->ev[i]);
     free(c);
     *pc = NULL;
-}
-
-dit_status attn_cuda_mark(attn_cuda *c, int k) {
-    CUDA_TRY(c->be, cudaEventRecord(c->ev[k], dit_cuda_stream(c->be)));
-    return DIT_OK;
-}
-
-double attn_cuda_elapsed(attn_cuda *c, int a, int b) {
-    float ms = 0;
-    if (cudaEventSynchronize(c->ev[b]) != cudaSuccess) return -1;
-    if (cudaEventElapsedTime(&ms, c->ev[a], c->ev[b]) != cudaSuccess) return -1;
-    return ms;
 }
 
 /* Build a tensor descriptor; BSHD memory described as logical [1, H, S, D]. */
@@ -166,7 +138,7 @@ static dit_status build_plan(dit_backend *be, sdpa_plan *p) {
     return s;
 }
 
-dit_status attn_dense_cudnn(dit_backend *be, attn_cuda *c, const attn_call *call, dit_tensor *out,
+dit_status attn_dense_cudnn(dit_backend *be, attn_sdpa_cache *c, const attn_call *call, dit_tensor *out,
                             const dit_tensor *q, const dit_tensor *k, const dit_tensor *v) {
     int64_t Sq = q->ne[0], H = q->ne[1], D = q->ne[2], Sk = k->ne[0];
     float scale = call->scale > 0 ? call->scale : 1.0f / sqrtf((float)D);

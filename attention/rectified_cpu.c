@@ -21,6 +21,8 @@
 #include <stdlib.h> /* malloc, calloc, free, qsort */
 #include <string.h> /* memset */
 
+#include "../dit/clock.h" /* dit_now_ms */
+
 typedef struct ranked {
     double a;
     int32_t col;
@@ -181,7 +183,7 @@ static void select_head(const rect_geom *g, const rect_pool *p, int64_t h, uint8
 
 dit_status attn_rectified_select(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k,
                                  const dit_tensor *v, attn_selection *sel) {
-    double t0 = attn_cpu_now_ms();
+    double t0 = dit_now_ms();
     const attn_rectified_params *pr = &call->params.rect;
     const attn_layout *L = call->layout;
     rect_geom g;
@@ -232,7 +234,7 @@ dit_status attn_rectified_select(dit_backend *be, const attn_call *call, const d
             }
             free(logit);
         }
-        double t1 = attn_cpu_now_ms();
+        double t1 = dit_now_ms();
         sel->ms_map = t1 - t0;
         if (!failed) {
 #pragma omp parallel for schedule(dynamic, 1)
@@ -249,7 +251,7 @@ dit_status attn_rectified_select(dit_backend *be, const attn_call *call, const d
         }
         if (failed) s = DIT_FAIL(&be->err, DIT_ERR_OOM, "rectified: per-head scratch");
         if (s == DIT_OK) s = attn_sel_finish(be, sel, flags);
-        sel->ms_select = attn_cpu_now_ms() - t1;
+        sel->ms_select = dit_now_ms() - t1;
     }
     pool_free(&p);
     free(flags);
@@ -266,10 +268,10 @@ dit_status attn_rectified_cpu(dit_backend *be, const attn_call *call, dit_tensor
     DIT_TRY(attn_sparse_check(be, call, q, k));
     attn_selection sel;
     DIT_TRY(attn_rectified_select(be, call, q, k, v, &sel));
-    double t0 = attn_cpu_now_ms();
+    double t0 = dit_now_ms();
     dit_status s = attn_cpu_block_sparse(be, &sel, attn_cpu_scale(call, sel.head_dim), q->data, k->data, v->data,
                                          out->data);
-    double t1 = attn_cpu_now_ms();
+    double t1 = dit_now_ms();
     if (s == DIT_OK) { /* O = R_i O + c_i on the video query rows */
         float *O = out->data;
         int64_t H = sel.heads, D = sel.head_dim;
@@ -290,7 +292,7 @@ dit_status attn_rectified_cpu(dit_backend *be, const attn_call *call, dit_tensor
         attn_cpu_fill_stats(&sel, st);
         st->method = ATTN_METHOD_RECTIFIED;
         st->ms_kernel = t1 - t0;
-        st->ms_epilogue = attn_cpu_now_ms() - t1;
+        st->ms_epilogue = dit_now_ms() - t1;
     }
     attn_selection_free(&sel);
     return s;

@@ -39,20 +39,7 @@ typedef struct attn_selection {
  * CPU backend with f32 q/k/v [S, H, D].  v is needed by Rectified (pooled V in c), may be NULL
  * for SLA.  sel is overwritten (not freed first); free it with attn_selection_free. */
 dit_status attn_select_cpu(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k,
-                           const dit_tensor *v, attn_selection *sel);
-void attn_selection_free(attn_selection *sel);
-
-/* Validate the method parameters, layout and extra operands of a sparse call (any device):
- * parameter ranges, Sq == Sk for Rectified, layout sizes, neighbour mask side, proj_l shapes.
- * Shapes of q and k must already be checked ([S, H, D]).  Dense calls pass. */
-dit_status attn_sparse_check(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k);
-
-/* Shared integer budgets (host arithmetic that CPU and GPU must agree on):
- * Rectified top_k = max(1, floor((1 - drop_rate) * nv + 1e-4)), at most nv;
- * SLA T = max(1, floor(topk * nkb + 1e-4)), at most nkb.
- * The 1e-4 absorbs the float rounding of the parameter: 0.8f is 0.80000001, and
- * (1 - 0.8f) * 900 = 179.99999 must give the intended 180. */
-int64_t attn_rectified_top_k(float drop_rate, int64_t nv);
-int64_t attn_sla_top_k(float topk, int64_t nkb);
+                           const dit_tensor *v, attn_selection *sel); /* attn.c */
+void attn_selection_free(attn_selection *sel); /* sparse_cpu.c */
 
 #endif

@@ -17,6 +17,8 @@
 #include <stdlib.h> /* malloc, calloc, free, qsort */
 #include <string.h> /* memset, memcpy */
 
+#include "../dit/clock.h" /* dit_now_ms */
+
 #define SLA_EPS 1e-5
 
 typedef struct scored {
@@ -41,7 +43,7 @@ static void block_mean(const float *x, int64_t H, int64_t D, int64_t h, int64_t 
 
 dit_status attn_sla_select(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k,
                            attn_selection *sel) {
-    double t0 = attn_cpu_now_ms();
+    double t0 = dit_now_ms();
     const attn_sla_params *p = &call->params.sla;
     int64_t Sq = q->ne[0], Sk = k->ne[0], H = q->ne[1], D = q->ne[2], bq = p->block_q, bk = p->block_k;
     int64_t nqb = (Sq + bq - 1) / bq, nkb = (Sk + bk - 1) / bk, T = attn_sla_top_k(p->topk, nkb);
@@ -66,7 +68,7 @@ dit_status attn_sla_select(dit_backend *be, const attn_call *call, const dit_ten
                 block_mean(K, H, D, h, ks[j], ks[j + 1], kall + h * D, kbar + (h * nkb + j) * D);
         }
     }
-    double t1 = attn_cpu_now_ms();
+    double t1 = dit_now_ms();
     sel->ms_map = t1 - t0;
     int failed = 0;
     if (s == DIT_OK) {
@@ -97,7 +99,7 @@ dit_status attn_sla_select(dit_backend *be, const attn_call *call, const dit_ten
         if (failed) s = DIT_FAIL(&be->err, DIT_ERR_OOM, "sla: score rows of %lld key blocks", (long long)nkb);
     }
     if (s == DIT_OK) s = attn_sel_finish(be, sel, flags);
-    sel->ms_select = attn_cpu_now_ms() - t1;
+    sel->ms_select = dit_now_ms() - t1;
     free(qbar), free(kbar), free(kall), free(flags);
     if (s != DIT_OK) attn_selection_free(sel);
     return s;
@@ -252,16 +254,16 @@ dit_status attn_sla_cpu(dit_backend *be, const attn_call *call, dit_tensor *out,
                         m, dit_dtype_name(call->proj_l_w->dtype), dit_dtype_name(call->proj_l_b->dtype));
     attn_selection sel;
     DIT_TRY(attn_sla_select(be, call, q, k, &sel));
-    double t0 = attn_cpu_now_ms();
+    double t0 = dit_now_ms();
     dit_status s = attn_cpu_block_sparse(be, &sel, attn_cpu_scale(call, sel.head_dim), q->data, k->data, v->data,
                                          out->data);
-    double t1 = attn_cpu_now_ms();
+    double t1 = dit_now_ms();
     if (s == DIT_OK) s = linear_branch(be, call, &sel, q->data, k->data, v->data, out->data);
     if (s == DIT_OK && st) {
         attn_cpu_fill_stats(&sel, st);
         st->method = ATTN_METHOD_SLA;
         st->ms_kernel = t1 - t0;
-        st->ms_epilogue = attn_cpu_now_ms() - t1;
+        st->ms_epilogue = dit_now_ms() - t1;
     }
     attn_selection_free(&sel);
     return s;

@@ -1,15 +1,15 @@
 /* sparse_cpu.h — internals shared by the CPU references of the sparse methods
- * (sparse_cpu.c: checks, selection storage, the block-sparse kernel, stats;
- * rectified_cpu.c and sla_cpu.c: pooling, maps, selection, epilogues).  Not a public API. */
+ * (sparse_cpu.c: operand checks, selection storage, the block-sparse kernel, stats;
+ * rectified_cpu.c and sla_cpu.c: pooling, maps, selection, epilogues).  The parameter checks
+ * and top-k budgets they share with the CUDA path are in sparse_common.h.  Not a public API. */
 #ifndef SPADIT_SPARSE_CPU_H
 #define SPADIT_SPARSE_CPU_H
 
-#include "selection.h" /* attn_selection, attn_call, attn_stats */
+#include "selection.h"     /* attn_selection, attn_call, attn_stats */
+#include "sparse_common.h" /* attn_sparse_check, attn_rectified_top_k, attn_sla_top_k */
 
 /* Selection flags per (row, key block) while a selection is built. */
 enum { SEL_NONE = 0, SEL_KEPT = 1, SEL_COMPENSATED = 2 };
-
-double attn_cpu_now_ms(void);
 
 /* The effective softmax scale: call->scale, or 1/sqrt(D). */
 double attn_cpu_scale(const attn_call *call, int64_t D);
@@ -25,7 +25,8 @@ dit_status attn_sel_alloc(dit_backend *be, attn_selection *sel, attn_method m, i
 /* Turn the flags into the CSR lists (kept, compensated) and the totals; frees nothing. */
 dit_status attn_sel_finish(dit_backend *be, attn_selection *sel, const uint8_t *flags);
 
-/* Method builders (fill geometry, flags, n_ranked and, for Rectified, R and c). */
+/* Method builders (fill geometry, flags, n_ranked and, for Rectified, R and c): rectified_cpu.c,
+ * sla_cpu.c; attn_select_cpu (attn.c) dispatches to them. */
 dit_status attn_rectified_select(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k,
                                  const dit_tensor *v, attn_selection *sel);
 dit_status attn_sla_select(dit_backend *be, const attn_call *call, const dit_tensor *q, const dit_tensor *k,

@@ -1,5 +1,5 @@
 /* sparse_fa.cuh — parameters of the LUT-driven block-sparse FlashAttention kernel
- * (sparse_fa.cu), shared with its host launcher (sparse_cuda.c via sparse_cuda.h). */
+ * (sparse_fa.cu), shared with its host launcher (sparse_cuda.c via sparse_kernels.h). */
 #ifndef SPADIT_SPARSE_FA_CUH
 #define SPADIT_SPARSE_FA_CUH
 

@@ -8,7 +8,8 @@
 #include <cuda_bf16.h> /* __nv_bfloat16 */
 #include <math.h>      /* INFINITY */
 
-#include "sparse_fa.cuh" /* sp_fa_params */
+#include "sparse_fa.cuh"  /* sp_fa_params */
+#include "sparse_mma.cuh" /* warp_exp_row */
 
 namespace sp {
 
@@ -39,20 +40,8 @@ __device__ __forceinline__ void kblock_range(const sp_fa_params &p, int j, int64
 /* phi(q) of one 128-wide bf16 row, in place: lane l holds elements 4l .. 4l+3 at `row` (the caller
  * resolves the swizzle).  Returns phi(q).z + eps on every lane. */
 __device__ __forceinline__ float sla_phi_row(__nv_bfloat16 *row, const float *z, int lane, float eps) {
-    float x[4], mx = -INFINITY;
-#pragma unroll
-    for (int e = 0; e < 4; e++) {
-        x[e] = __bfloat162float(row[e]);
-        mx = fmaxf(mx, x[e]);
-    }
-    for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-    float sum = 0.0f;
-#pragma unroll
-    for (int e = 0; e < 4; e++) {
-        x[e] = __expf(x[e] - mx);
-        sum += x[e];
-    }
-    for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    float x[4];
+    const float sum = warp_exp_row(row, x);
     float dz = 0.0f;
 #pragma unroll
     for (int e = 0; e < 4; e++) {

@@ -37,7 +37,8 @@ using sp::sla_phi_row;
 using sp::pack_bf16;
 using sp::smem_u32;
 
-constexpr int D = 128, BQ = 128, BK = 128, THREADS = 256;
+using sp::D;
+constexpr int BQ = 128, BK = 128, THREADS = 256;
 constexpr int HALF = BK * 128;                 /* bytes of one [128 rows x 64 cols] half */
 constexpr int TILE = 2 * HALF;                 /* bytes of a [128 x 128] bf16 tile */
 constexpr int SMEM_BYTES = 1024 + TILE * 5 + BQ * 4;    /* v3: align slack + Q + 2 x (K, V) + den */
@@ -73,6 +74,61 @@ __device__ __forceinline__ void acc_fence(float *x) {
 __device__ __forceinline__ void keep_live(uint32_t (&a)[8][4]) {
 #pragma unroll
     for (int k = 0; k < 8; k++) asm volatile("" : "+r"(a[k][0]), "+r"(a[k][1]), "+r"(a[k][2]), "+r"(a[k][3]));
+}
+
+/* Online softmax over one 128-key tile, as a thread of a wgmma m64n128 accumulator sees it: this thread's
+ * scores s[64] cover rows lane/4 and lane/4 + 8 of its warp's 16, columns nt * 8 + 2 * (lane & 3) + {0, 1}
+ * (s[4nt + e] row 0, s[4nt + 2 + e] row 1).  softmax_max scales the scores into the exp2 domain, masks
+ * the keys at or beyond kv[half] of each 64-key half, and moves the running maxima m0 / m1 to include
+ * the tile: u0 / u1 are the offsets the probabilities use (0 for a row with no key yet), c0 / c1 the
+ * factors that rescale the earlier l and O. */
+__device__ __forceinline__ void softmax_max(float (&s)[64], const int kv[2], int lane, float scale_log2, float &m0,
+                                            float &m1, float &u0, float &u1, float &c0, float &c1) {
+    float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+    for (int nt = 0; nt < 16; nt++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            const int col = nt * 8 + 2 * (lane & 3) + e;
+            const bool ok = (col & 63) < kv[col >> 6];
+            s[nt * 4 + e] = ok ? s[nt * 4 + e] * scale_log2 : -INFINITY;
+            s[nt * 4 + 2 + e] = ok ? s[nt * 4 + 2 + e] * scale_log2 : -INFINITY;
+            mx0 = fmaxf(mx0, s[nt * 4 + e]);
+            mx1 = fmaxf(mx1, s[nt * 4 + 2 + e]);
+        }
+    }
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+    const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
+    u0 = n0 == -INFINITY ? 0.0f : n0, u1 = n1 == -INFINITY ? 0.0f : n1;
+    c0 = fast_exp2(m0 - u0), c1 = fast_exp2(m1 - u1);
+    m0 = n0, m1 = n1;
+}
+
+/* P = exp2(s - u) of the tile, added to the row sums l0 / l1 and packed to bf16 as the A operand
+ * (registers) of the O += P V wgmma: pa[kk] holds the 16 keys of k-step kk. */
+__device__ __forceinline__ void softmax_p(const float (&s)[64], float u0, float u1, float &l0, float &l1,
+                                          uint32_t (&pa)[8][4]) {
+#pragma unroll
+    for (int nt = 0; nt < 16; nt++) {
+        float p00 = fast_exp2(s[4 * nt] - u0), p01 = fast_exp2(s[4 * nt + 1] - u0);
+        float p10 = fast_exp2(s[4 * nt + 2] - u1), p11 = fast_exp2(s[4 * nt + 3] - u1);
+        l0 += p00 + p01;
+        l1 += p10 + p11;
+        pa[nt >> 1][(nt & 1) * 2 + 0] = pack_bf16(p00, p01);
+        pa[nt >> 1][(nt & 1) * 2 + 1] = pack_bf16(p10, p11);
+    }
+}
+
+/* O *= c row-wise (rows 0 / 1 of this thread, as in softmax_max). */
+__device__ __forceinline__ void rescale_o(float (&o)[64], float c0, float c1) {
+#pragma unroll
+    for (int i = 0; i < 16; i++) {
+        o[4 * i] *= c0, o[4 * i + 1] *= c0;
+        o[4 * i + 2] *= c1, o[4 * i + 3] *= c1;
+    }
 }
 
 /* D[64] (+)= A(smem desc) x B(smem desc), m64n128k16, bf16 -> f32; B K-major (trans-b 0). */
@@ -229,6 +285,43 @@ __device__ __forceinline__ void finish_block(const sp_fa_params &p, float (&o)[6
 }
 #endif
 
+/* What v3 and v4 know about their CTA: query block qb = blockIdx.x of head h = blockIdx.y, the thread's
+ * ids, the head's K / V (row stride rs), the block's rows [q0, q0 + qvalid), its LUT row (nsel key blocks
+ * in ntiles 128-key tiles).  fa_cta_begin also issues the async loads of the Q tile into Qs (committed
+ * by the caller with the first K/V tile). */
+struct fa_cta {
+    int h, tid, lane, wg, row_id, qvalid, nsel, ntiles;
+    int64_t rs, q0;
+    const __nv_bfloat16 *Kg, *Vg;
+    const int *lut;
+};
+
+__device__ __forceinline__ fa_cta fa_cta_begin(const sp_fa_params &p, unsigned char *Qs) {
+    fa_cta c;
+    const int qb = blockIdx.x;
+    c.h = blockIdx.y;
+    c.tid = threadIdx.x, c.lane = c.tid & 31, c.wg = (c.tid >> 5) >> 2; /* warpgroup */
+    c.rs = (int64_t)p.H * D;
+    const __nv_bfloat16 *Qg = reinterpret_cast<const __nv_bfloat16 *>(p.q) + (int64_t)c.h * D;
+    c.Kg = reinterpret_cast<const __nv_bfloat16 *>(p.k) + (int64_t)c.h * D;
+    c.Vg = reinterpret_cast<const __nv_bfloat16 *>(p.v) + (int64_t)c.h * D;
+
+    int64_t q1;
+    qblock_range(p, qb, c.q0, q1);
+    c.qvalid = (int)(q1 - c.q0);
+    c.row_id = c.h * p.nqb + qb;
+    c.nsel = p.lut ? p.cnt[c.row_id] : p.nkb;
+    c.lut = p.lut ? p.lut + (int64_t)c.row_id * p.lut_stride : nullptr;
+    c.ntiles = p.bk == 128 ? c.nsel : (c.nsel + 1) / 2;
+
+    for (int i = c.tid; i < BQ * 16; i += THREADS) {
+        int r = i >> 4, cc = i & 15;
+        bool ok = r < c.qvalid;
+        cp_async16(Qs + sw_off(BQ, r, cc), Qg + (ok ? (c.q0 + r) * c.rs + cc * 8 : 0), ok ? 16 : 0);
+    }
+    return c;
+}
+
 __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_params p) {
 #ifdef SP_HAVE_WGMMA
     extern __shared__ unsigned char smem_raw[];
@@ -236,26 +329,12 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_
     unsigned char *Qs = base, *Ks = base + TILE, *Vs = base + 3 * TILE;
     float *den = reinterpret_cast<float *>(base + 5 * TILE);
 
-    const int qb = blockIdx.x, h = blockIdx.y;
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
-    const int64_t rs = (int64_t)p.H * D;
-    const __nv_bfloat16 *Qg = reinterpret_cast<const __nv_bfloat16 *>(p.q) + (int64_t)h * D;
-    const __nv_bfloat16 *Kg = reinterpret_cast<const __nv_bfloat16 *>(p.k) + (int64_t)h * D;
-    const __nv_bfloat16 *Vg = reinterpret_cast<const __nv_bfloat16 *>(p.v) + (int64_t)h * D;
-
-    int64_t q0, q1;
-    qblock_range(p, qb, q0, q1);
-    const int qvalid = (int)(q1 - q0);
-    const int row_id = h * p.nqb + qb;
-    const int nsel = p.lut ? p.cnt[row_id] : p.nkb;
-    const int *lut = p.lut ? p.lut + (int64_t)row_id * p.lut_stride : nullptr;
-    const int ntiles = p.bk == 128 ? nsel : (nsel + 1) / 2;
-
-    for (int i = tid; i < BQ * 16; i += THREADS) {
-        int r = i >> 4, cc = i & 15;
-        bool ok = r < qvalid;
-        cp_async16(Qs + sw_off(BQ, r, cc), Qg + (ok ? (q0 + r) * rs + cc * 8 : 0), ok ? 16 : 0);
-    }
+    const fa_cta c = fa_cta_begin(p, Qs);
+    const int h = c.h, tid = c.tid, lane = c.lane, wg = c.wg;
+    const int row_id = c.row_id, qvalid = c.qvalid, nsel = c.nsel, ntiles = c.ntiles;
+    const int64_t rs = c.rs, q0 = c.q0;
+    const __nv_bfloat16 *Kg = c.Kg, *Vg = c.Vg;
+    const int *lut = c.lut;
     int64_t ks[2];
     int kv[2] = {0, 0}, kvn[2] = {0, 0};
     if (ntiles > 0) {
@@ -296,43 +375,12 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_kernel(const sp_fa_
         acc_fence(s);
 
         /* online softmax; this thread's rows are lane/4 and lane/4 + 8 of its warp's 16 */
-        float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-#pragma unroll
-            for (int e = 0; e < 2; e++) {
-                const int col = nt * 8 + 2 * (lane & 3) + e;
-                const bool ok = (col & 63) < kv[col >> 6];
-                s[nt * 4 + e] = ok ? s[nt * 4 + e] * p.scale_log2 : -INFINITY;
-                s[nt * 4 + 2 + e] = ok ? s[nt * 4 + 2 + e] * p.scale_log2 : -INFINITY;
-                mx0 = fmaxf(mx0, s[nt * 4 + e]);
-                mx1 = fmaxf(mx1, s[nt * 4 + 2 + e]);
-            }
-        }
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
-        const float u0 = n0 == -INFINITY ? 0.0f : n0, u1 = n1 == -INFINITY ? 0.0f : n1;
-        const float c0 = fast_exp2(m0 - u0), c1 = fast_exp2(m1 - u1);
-        m0 = n0, m1 = n1;
+        float u0, u1, c0, c1;
+        softmax_max(s, kv, lane, p.scale_log2, m0, m1, u0, u1, c0, c1);
         l0 *= c0, l1 *= c1;
-#pragma unroll
-        for (int i = 0; i < 16; i++) {
-            o[4 * i] *= c0, o[4 * i + 1] *= c0;
-            o[4 * i + 2] *= c1, o[4 * i + 3] *= c1;
-        }
+        rescale_o(o, c0, c1);
         uint32_t pa[8][4];
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-            float p00 = fast_exp2(s[4 * nt] - u0), p01 = fast_exp2(s[4 * nt + 1] - u0);
-            float p10 = fast_exp2(s[4 * nt + 2] - u1), p11 = fast_exp2(s[4 * nt + 3] - u1);
-            l0 += p00 + p01;
-            l1 += p10 + p11;
-            pa[nt >> 1][(nt & 1) * 2 + 0] = pack_bf16(p00, p01);
-            pa[nt >> 1][(nt & 1) * 2 + 1] = pack_bf16(p10, p11);
-        }
+        softmax_p(s, u0, u1, l0, l1, pa);
         wg_fence();
 #pragma unroll
         for (int kk = 0; kk < 8; kk++) wgmma_rs_m64n128_tb(o, pa[kk], desc_nmajor(v_s + kk * 2048, HALF));
@@ -357,26 +405,12 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_
     unsigned char *Qs = base, *Ks = base + TILE;
     float *den = reinterpret_cast<float *>(base + 7 * TILE);
 
-    const int qb = blockIdx.x, h = blockIdx.y;
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
-    const int64_t rs = (int64_t)p.H * D;
-    const __nv_bfloat16 *Qg = reinterpret_cast<const __nv_bfloat16 *>(p.q) + (int64_t)h * D;
-    const __nv_bfloat16 *Kg = reinterpret_cast<const __nv_bfloat16 *>(p.k) + (int64_t)h * D;
-    const __nv_bfloat16 *Vg = reinterpret_cast<const __nv_bfloat16 *>(p.v) + (int64_t)h * D;
-
-    int64_t q0, q1;
-    qblock_range(p, qb, q0, q1);
-    const int qvalid = (int)(q1 - q0);
-    const int row_id = h * p.nqb + qb;
-    const int nsel = p.lut ? p.cnt[row_id] : p.nkb;
-    const int *lut = p.lut ? p.lut + (int64_t)row_id * p.lut_stride : nullptr;
-    const int ntiles = p.bk == 128 ? nsel : (nsel + 1) / 2;
-
-    for (int i = tid; i < BQ * 16; i += THREADS) {
-        int r = i >> 4, cc = i & 15;
-        bool ok = r < qvalid;
-        cp_async16(Qs + sw_off(BQ, r, cc), Qg + (ok ? (q0 + r) * rs + cc * 8 : 0), ok ? 16 : 0);
-    }
+    const fa_cta c = fa_cta_begin(p, Qs);
+    const int h = c.h, tid = c.tid, lane = c.lane, wg = c.wg;
+    const int row_id = c.row_id, qvalid = c.qvalid, nsel = c.nsel, ntiles = c.ntiles;
+    const int64_t rs = c.rs, q0 = c.q0;
+    const __nv_bfloat16 *Kg = c.Kg, *Vg = c.Vg;
+    const int *lut = c.lut;
     /* v4: intra-warpgroup overlap (FA3 algorithm 2): while the tensor cores run O += P_t-1 V_t-1, the
      * warps do the softmax of S_t = Q K_t^T, issued just before it.  Three K/V stages: tile t+1 loads
      * while tiles t (K for S) and t-1 (V for P V) are in use. */
@@ -427,46 +461,15 @@ __global__ void __launch_bounds__(THREADS, 1) sparse_fa_sm90_v4_kernel(const sp_
             wg_wait0();
         }
         acc_fence(s);
-        float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-#pragma unroll
-            for (int e = 0; e < 2; e++) {
-                const int col = nt * 8 + 2 * (lane & 3) + e;
-                const bool ok = (col & 63) < kv[col >> 6];
-                s[nt * 4 + e] = ok ? s[nt * 4 + e] * p.scale_log2 : -INFINITY;
-                s[nt * 4 + 2 + e] = ok ? s[nt * 4 + 2 + e] * p.scale_log2 : -INFINITY;
-                mx0 = fmaxf(mx0, s[nt * 4 + e]);
-                mx1 = fmaxf(mx1, s[nt * 4 + 2 + e]);
-            }
-        }
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
-        const float u0 = n0 == -INFINITY ? 0.0f : n0, u1 = n1 == -INFINITY ? 0.0f : n1;
-        const float c0 = fast_exp2(m0 - u0), c1 = fast_exp2(m1 - u1);
-        m0 = n0, m1 = n1;
+        float u0, u1, c0, c1;
+        softmax_max(s, kv, lane, p.scale_log2, m0, m1, u0, u1, c0, c1);
         l0 *= c0, l1 *= c1;
         uint32_t pn[8][4];
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-            float p00 = fast_exp2(s[4 * nt] - u0), p01 = fast_exp2(s[4 * nt + 1] - u0);
-            float p10 = fast_exp2(s[4 * nt + 2] - u1), p11 = fast_exp2(s[4 * nt + 3] - u1);
-            l0 += p00 + p01;
-            l1 += p10 + p11;
-            pn[nt >> 1][(nt & 1) * 2 + 0] = pack_bf16(p00, p01);
-            pn[nt >> 1][(nt & 1) * 2 + 1] = pack_bf16(p10, p11);
-        }
+        softmax_p(s, u0, u1, l0, l1, pn);
         wg_wait0(); /* P V of tile t-1 done: O and pc are ours again */
         keep_live(pc);
         acc_fence(o);
-#pragma unroll
-        for (int i = 0; i < 16; i++) {
-            o[4 * i] *= c0, o[4 * i + 1] *= c0;
-            o[4 * i + 2] *= c1, o[4 * i + 3] *= c1;
-        }
+        rescale_o(o, c0, c1);
 #pragma unroll
         for (int kk = 0; kk < 8; kk++)
 #pragma unroll

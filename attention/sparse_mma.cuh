@@ -8,11 +8,14 @@
 #define SPADIT_SPARSE_MMA_CUH
 
 #include <cuda_bf16.h> /* __nv_bfloat16 */
+#include <math.h>      /* INFINITY */
 #include <stdint.h>    /* uint32_t */
+
+#include "head_dim.h" /* SP_HEAD_DIM */
 
 namespace sp {
 
-constexpr int D = 128;       /* head dim handled by the tensor-core kernels */
+constexpr int D = SP_HEAD_DIM; /* head dim handled by the tensor-core kernels */
 constexpr int CHUNKS = D / 8; /* 16-byte chunks per row */
 
 __device__ __forceinline__ int swz(int r, int c) { return r * D + ((c ^ (r & 7)) << 3); }
@@ -55,6 +58,28 @@ __device__ __forceinline__ float fast_exp2(float x) {
     float y;
     asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
     return y;
+}
+
+/* exp(x - max) over one 128-wide bf16 row held by a warp (lane l: elements 4l .. 4l+3 at `row`), the
+ * max taken over the whole row; returns the row's sum of the exps on every lane (the softmax
+ * denominator).  SLA's phi = softmax over the head dim (sparse_pool.cu, sparse_sla_state.cu,
+ * sparse_fa_common.cuh). */
+__device__ __forceinline__ float warp_exp_row(const __nv_bfloat16 *row, float (&x)[4]) {
+    float mx = -INFINITY;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        x[e] = __bfloat162float(row[e]);
+        mx = fmaxf(mx, x[e]);
+    }
+    for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+    float sum = 0.0f;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        x[e] = __expf(x[e] - mx);
+        sum += x[e];
+    }
+    for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    return sum;
 }
 
 /* Load `rows` rows of a [S, H, 128] bf16 tensor (row stride H*128) starting at token t0 into a swizzled

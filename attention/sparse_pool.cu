@@ -6,11 +6,13 @@
  * (tests/test_attn_cuda.c). */
 #include <cuda_bf16.h>
 
+#include "sparse_mma.cuh"    /* sp::D, sp::warp_exp_row */
 #include "sparse_select.cuh"
 
 namespace {
 
-constexpr int D = 128;
+using sp::D;
+using sp::warp_exp_row;
 
 /* grid (nb, H), 128 threads: thread d owns column d. */
 __global__ void pool_kernel(const sp_pool_params p) {
@@ -65,19 +67,8 @@ __global__ void phi_kernel(const sp_phi_params p) {
         const int64_t t = (int64_t)blockIdx.x * 64 + warp * 8 + i;
         if (t >= p.S) break;
         const __nv_bfloat16 *row = k + t * rs + (int64_t)h * D + lane * 4;
-        float x[4], mx = -INFINITY, sum = 0.0f;
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-            x[e] = __bfloat162float(row[e]);
-            mx = fmaxf(mx, x[e]);
-        }
-        for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-            x[e] = __expf(x[e] - mx);
-            sum += x[e];
-        }
-        for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+        float x[4];
+        const float sum = warp_exp_row(row, x);
         __nv_bfloat16 *orow = out + t * rs + (int64_t)h * D + lane * 4;
 #pragma unroll
         for (int e = 0; e < 4; e++) {

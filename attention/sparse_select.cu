@@ -12,11 +12,12 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 
+#include "head_dim.h" /* SP_HEAD_DIM */
 #include "sparse_select.cuh"
 
 namespace {
 
-constexpr int D = 128, THREADS = 256, WARPS = THREADS / 32;
+constexpr int D = SP_HEAD_DIM, THREADS = 256, WARPS = THREADS / 32;
 
 __device__ __forceinline__ uint32_t orderable(float f) {
     uint32_t u = __float_as_uint(f);

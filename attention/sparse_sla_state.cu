@@ -42,19 +42,8 @@ __global__ void __launch_bounds__(THREADS) sla_state_kernel(const __nv_bfloat16 
                 continue;
             }
             const __nv_bfloat16 *src = k + (t0 + r) * rs + (int64_t)h * D + lane * 4;
-            float x[4], mx = -INFINITY, sum = 0.0f;
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] = __bfloat162float(src[e]);
-                mx = fmaxf(mx, x[e]);
-            }
-            for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                x[e] = __expf(x[e] - mx);
-                sum += x[e];
-            }
-            for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+            float x[4];
+            const float sum = warp_exp_row(src, x);
             const float inv = 1.0f / sum;
 #pragma unroll
             for (int e = 0; e < 4; e++) {

@@ -11,12 +11,12 @@
 #include <stdio.h>  /* printf */
 #include <stdlib.h> /* malloc, qsort */
 #include <string.h> /* strcmp */
-#include <time.h>   /* clock_gettime */
 
 #include "../dit/launch.h"            /* dit_launch_ranks, dit_parallel_* */
 #include "../io/safetensors_write.h"  /* io_safetensors_write */
 #include "../models/wan/wan_dit.h"    /* wan_dit_*, wan_run_* */
 #include "../sampler/cfg.h"           /* smp_cfg_combine */
+#include "../dit/clock.h" /* dit_now_ms */
 
 typedef struct job {
     wan_config cfg;
@@ -25,12 +25,6 @@ typedef struct job {
     int ranks, cfg_degree, warmup, repeat;
     uint64_t seed;
 } job;
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -91,7 +85,7 @@ static dit_status rank_main(const dit_rank_ctx *ctx, void *user, dit_err *err) {
     for (int it = 0; s == DIT_OK && it < j->warmup + j->repeat; it++) {
         float zero = 0, dummy[DIT_COMM_MAX_RANKS];
         s = gather_host(world, be, &t1, &t2, &zero, dummy, 1, err); /* start together */
-        double t0 = now_ms();
+        double t0 = dit_now_ms();
         if (s == DIT_OK && cg) { /* my half of CFG, then the exchange */
             int cond = cg->rank == 0;
             s = wan_dit_forward(&run, x, t, cond ? cc : cu, cond ? Lc : Lu, vc, err);
@@ -105,7 +99,7 @@ static dit_status rank_main(const dit_rank_ctx *ctx, void *user, dit_err *err) {
             attn_ms += run.ms_attention;
             if (s == DIT_OK) s = smp_cfg_combine(vc, vu, vc, (size_t)n, g, err);
         }
-        float mine = (float)(now_ms() - t0);
+        float mine = (float)(dit_now_ms() - t0);
         float all[DIT_COMM_MAX_RANKS];
         if (s == DIT_OK) s = gather_host(world, be, &t1, &t2, &mine, all, 1, err);
         double slowest = 0;

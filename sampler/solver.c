@@ -11,9 +11,9 @@
 #include <stdint.h> /* int64_t, SIZE_MAX */
 #include <stdlib.h> /* calloc, free */
 #include <string.h> /* strcmp */
-#include <time.h>   /* clock_gettime */
 
 #include "solver_impl.h" /* smp_state, step functions */
+#include "../dit/clock.h" /* dit_now_ms */
 
 const char *smp_solver_name(smp_solver s) {
     switch (s) {
@@ -54,12 +54,6 @@ dit_status smp_schedule_for_solver(smp_solver s, int steps, double shift, smp_sc
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "solver %d unknown, expected 0..%d", (int)s,
                         (int)SMP_SOLVER_COUNT - 1);
     return smp_schedule_make(smp_solver_default_schedule(s), steps, shift, out, err);
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
 /* Number of double arrays of n elements each solver keeps. */
@@ -106,7 +100,7 @@ dit_status smp_sample(smp_solver s, const smp_schedule *sch, float *x, size_t n,
     dit_status rc = DIT_OK;
     const int S = sch->steps;
     for (int i = 0; i < S; i++) {
-        double t0 = now_ms();
+        double t0 = dit_now_ms();
         if (i > 0)
             for (size_t j = 0; j < n; j++) x[j] = (float)st.x[j];
         rc = model(user, x, sch->timestep[i], sch->sigma[i], i, v, err);
@@ -130,7 +124,7 @@ dit_status smp_sample(smp_solver s, const smp_schedule *sch, float *x, size_t n,
         case SMP_SOLVER_DPMPP_2M: smp_dpmpp_step(&st, sch, i); break;
         case SMP_SOLVER_COUNT: break;
         }
-        if (progress) progress(puser, i + 1, S, now_ms() - t0);
+        if (progress) progress(puser, i + 1, S, dit_now_ms() - t0);
     }
     if (rc == DIT_OK)
         for (size_t j = 0; j < n; j++) x[j] = (float)st.x[j];

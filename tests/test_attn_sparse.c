@@ -16,7 +16,8 @@
 #include "../attention/attn.h"      /* attn_forward, attn_*_cpu */
 #include "../attention/gilbert.h"   /* attn_gilbert_order, attn_neighbor_mask */
 #include "../attention/selection.h" /* attn_select_cpu, attn_selection */
-#include "../attention/sparse_cpu.h"  /* attn_cpu_block_sparse(_f64) */
+#include "../attention/sparse_common.h" /* attn_rectified_top_k, attn_sla_top_k */
+#include "../attention/sparse_cpu.h"    /* attn_cpu_block_sparse(_f64) */
 #include "../dit/rng.h"             /* dit_rng */
 #include "../io/safetensors.h"      /* golden file */
 #include "test_util.h"              /* CHECK, rel_l2, test_summary */

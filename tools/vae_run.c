@@ -17,17 +17,11 @@
 #include <stdio.h>  /* printf, fprintf, FILE */
 #include <stdlib.h> /* malloc, free, strtol */
 #include <string.h> /* strcmp */
-#include <time.h>   /* clock_gettime */
 
 #include "../io/json_file.h"   /* io_json_load */
 #include "../io/safetensors.h" /* io_safetensors */
 #include "../models/wan/vae.h" /* wan_vae_* */
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
+#include "../dit/clock.h" /* dit_now_ms */
 
 static int usage(void) {
     fprintf(stderr,
@@ -127,12 +121,12 @@ int main(int argc, char **argv) {
     dit_backend *be = NULL;
     if (dit_backend_create(backend, &be, &err) != DIT_OK) return fail("backend", &err);
     wan_vae *v = NULL;
-    double t0 = now_ms();
+    double t0 = dit_now_ms();
     if (wan_vae_load(vae_path, cfg_path ? &cfg : NULL, be, &v, &err) != DIT_OK) {
         dit_backend_destroy(&be);
         return fail("load", &err);
     }
-    double t_load = now_ms() - t0;
+    double t_load = dit_now_ms() - t0;
     io_safetensors *io = NULL;
     const io_st_tensor *lt;
     if (io_safetensors_open(latent_path, &io, &err) != DIT_OK || !(lt = io_safetensors_find(io, "latent"))) {

@@ -325,7 +325,6 @@ dit_status dit_backend_cuda_create(int device, dit_backend **out, dit_err *err) 
         (s = dit_cuda_check(be, cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties", __FILE__,
                             __LINE__)) == DIT_OK) {
         c->sm_count = prop.multiProcessorCount;
-        c->total_mem = prop.totalGlobalMem;
         snprintf(be->device_name, sizeof be->device_name, "%.80s (sm_%d%d, %d SMs)", prop.name, prop.major, prop.minor,
                  prop.multiProcessorCount);
         if (prop.major < 8)

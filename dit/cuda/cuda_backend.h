@@ -1,5 +1,5 @@
 /* cuda_backend.h — what the CUDA backend shares with the rest of spadit:
- * its stream, cuDNN handle, scratch workspace, events, and the error-check
+ * its stream, cuBLASLt and cuDNN handles, scratch workspace, and the error-check
  * helpers that turn CUDA/cuBLAS/cuDNN failures into dit_status + a message with
  * file:line and the library's own text.  Only compiled with SPADIT_HAVE_CUDA. */
 #ifndef SPADIT_CUDA_BACKEND_H

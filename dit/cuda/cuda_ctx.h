@@ -15,9 +15,7 @@ struct dit_cuda_ctx {
     void *scratch;        /* dit_cuda_scratch */
     size_t scratch_bytes;
     size_t peak;          /* sampled device memory in use */
-    size_t total_mem;
     void *gemm;           /* gemm_cublaslt.c: plan cache, workspace, bf16 bias copies */
-    void *attn;           /* attention/: cuDNN SDPA plan cache */
 };
 
 #endif

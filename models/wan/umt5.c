@@ -9,16 +9,10 @@
 
 #include <stdlib.h> /* malloc, free */
 #include <string.h> /* memset */
-#include <time.h>   /* clock_gettime */
 
 #include "../../attention/attn.h" /* attn_forward, attn_call */
 #include "../../dit/arena.h"      /* dit_arena */
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
+#include "../../dit/clock.h" /* dit_now_ms */
 
 #define BE(call)                     \
     do {                             \
@@ -195,10 +189,10 @@ dit_status wan_umt5_encode_padded(wan_umt5 *m, const int32_t *ids, int64_t n, in
                             "umt5 encode: token id %d at position %lld is outside the vocabulary [0, %lld) of this "
                             "encoder",
                             (int)ids[i], (long long)i, (long long)m->cfg.vocab);
-    double t0 = now_ms();
+    double t0 = dit_now_ms();
     dit_err_clear(&m->be->err);
     dit_status s = encode_impl(m, ids, n, n_valid, out);
-    m->ms_encode = now_ms() - t0;
+    m->ms_encode = dit_now_ms() - t0;
     if (s != DIT_OK) {
         if (err != &m->be->err) *err = m->be->err;
         return err->code ? err->code : s;

@@ -7,19 +7,13 @@
 #include <stdlib.h>   /* getenv, malloc, free */
 #include <string.h>   /* strlen, memcmp, memcpy, strerror */
 #include <sys/stat.h> /* mkdir */
-#include <time.h>     /* clock_gettime */
 
 #include "../../io/json_file.h"         /* io_path_exists */
 #include "../../io/safetensors.h"       /* io_safetensors_open */
 #include "../../io/safetensors_write.h" /* io_safetensors_write */
+#include "../../dit/clock.h" /* dit_now_ms */
 
 #define CACHE_FORMAT "spadit.umt5.embedding/1"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     const unsigned char *s = p;
@@ -237,9 +231,9 @@ dit_status wan_umt5_embed_prompts(const char *model_path, dit_backend *be, const
         }
     }
     if (s == DIT_OK && misses > 0) {
-        double t0 = now_ms();
+        double t0 = dit_now_ms();
         s = encode_misses(model_path, be, use_cache ? dir : NULL, identity, p, np, err);
-        if (ms_encoder) *ms_encoder = now_ms() - t0;
+        if (ms_encoder) *ms_encoder = dit_now_ms() - t0;
     }
     if (s != DIT_OK)
         for (int i = 0; i < np; i++) {

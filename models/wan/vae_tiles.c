@@ -13,16 +13,10 @@
  * Checked by tests/test_vae.c against diffusers' tiled decode (rel L2 <= 1e-4).
  */
 #include "vae_internal.h"
+#include "../../dit/clock.h" /* dit_now_ms */
 
 #include <stdlib.h> /* malloc, free */
 #include <string.h> /* memcpy */
-#include <time.h>   /* clock_gettime */
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 wan_vae_tiling wan_vae_tiling_default(void) {
     wan_vae_tiling t = {1, 256, 256, 192, 192};
@@ -181,7 +175,7 @@ static dit_status decode_tiled(vae_ctx *c, dit_backend *be, const wan_vae_config
 
 dit_status wan_vae_decode(wan_vae *v, const float *z, int64_t T, int64_t h, int64_t w, const wan_vae_tiling *tiling,
                           float *out, wan_vae_stats *stats, dit_err *err) {
-    double t0 = now_ms();
+    double t0 = dit_now_ms();
     if (stats) memset(stats, 0, sizeof *stats);
     if (!v || !z || !out)
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "VAE decode: %s is NULL", !v ? "the model" : !z ? "z" : "out");
@@ -211,7 +205,7 @@ dit_status wan_vae_decode(wan_vae *v, const float *z, int64_t T, int64_t h, int6
         stats->chunks = stats->tiles * T;
         stats->arena_bytes = vae_ctx_arena_bytes(c);
         stats->arena_peak = vae_ctx_arena_peak(c);
-        stats->ms_total = now_ms() - t0;
+        stats->ms_total = dit_now_ms() - t0;
     }
     vae_ctx_free(&c);
     return s;

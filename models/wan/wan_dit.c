@@ -9,16 +9,10 @@
 #include <math.h>   /* cos, sin, exp, log */
 #include <stdlib.h> /* malloc, free, calloc */
 #include <string.h> /* memset, memcpy */
-#include <time.h>   /* clock_gettime */
 
 #include "../../attention/gilbert.h" /* attn_gilbert_order, attn_neighbor_mask */
 #include "../../dit/patch.h"          /* dit_patchify, dit_unpatchify, dit_rope3d_table */
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
+#include "../../dit/clock.h" /* dit_now_ms */
 
 static dit_grid run_grid(const wan_run *r) {
     const wan_config *c = &r->m->cfg;
@@ -529,11 +523,11 @@ dit_status wan_dit_forward(wan_run *r, const float *x, double t, const float *ct
         return DIT_FAIL(err, DIT_ERR_SHAPE, "text context has %lld rows; at most %lld (text_len) are allowed",
                         (long long)ctx_rows, (long long)r->ctx_len);
     if (c->freq_dim > 1024) return DIT_FAIL(err, DIT_ERR_UNSUPPORTED, "freq_dim %d > 1024", c->freq_dim);
-    double t0 = now_ms();
+    double t0 = dit_now_ms();
     r->ms_attention = 0;
     dit_status s = forward_impl(r, x, t, ctx, ctx_rows, velocity);
     r->call_index++;
-    r->ms_forward = now_ms() - t0;
+    r->ms_forward = dit_now_ms() - t0;
     if (s != DIT_OK) {
         *err = r->m->be->err;
         return err->code ? err->code : s;

@@ -8,7 +8,6 @@
 #include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* malloc, free */
 #include <string.h> /* memset, strcmp */
-#include <time.h>   /* clock_gettime */
 
 #include "../../dit/rng.h"             /* dit_rng */
 #include "../../io/json_file.h"        /* io_json_load, io_path_exists */
@@ -17,12 +16,7 @@
 #include "umt5_cache.h"                /* wan_umt5_embed_prompts */
 #include "vae.h"                       /* wan_vae_* */
 #include "wan_dit.h"                   /* wan_dit_*, wan_run */
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
+#include "../../dit/clock.h" /* dit_now_ms */
 
 static int first_existing(char *out, size_t cap, const char *root, const char *const *names) {
     for (; *names; names++) {
@@ -268,7 +262,7 @@ static dit_status cfg_par_model(void *user, const float *x, double timestep, dou
 static void progress_fn(void *user, int done, int steps, double step_ms) {
     loop *L = user;
     const int step = done - 1; /* smp reports steps done (1..steps); ours are 0-based */
-    double elapsed = now_ms() - L->t0;
+    double elapsed = dit_now_ms() - L->t0;
     wan_t2v_step s = {step, steps, L->sch->timestep[step], step_ms, L->step_attn, elapsed,
                       elapsed / done * (steps - done) / 1e3, L->step_calls ? L->step_sparsity_sum / L->step_calls : 0};
     L->total_attn += L->step_attn;
@@ -350,7 +344,7 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
                             wan_t2v_progress_fn progress, wan_t2v_latent_fn on_latent, void *user,
                             wan_t2v_result *res, dit_err *err) {
     memset(res, 0, sizeof *res);
-    double t_all = now_ms();
+    double t_all = dit_now_ms();
     int64_t shape[4];
     DIT_TRY(wan_t2v_latent_shape(o->width, o->height, o->frames, shape, err));
     if (!o->prompt) return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "no prompt given");
@@ -361,7 +355,7 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
     DIT_TRY(check_memory(paths, o, be, err)); /* from the shapes, before the first allocation */
 
     /* 1. prompt -> context (the encoder is freed inside) */
-    double t0 = now_ms();
+    double t0 = dit_now_ms();
     wan_umt5_prompt pr[2];
     memset(pr, 0, sizeof pr);
     const float *ctx_c = o->ctx_cond, *ctx_u = o->ctx_uncond;
@@ -371,13 +365,13 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
         ctx_c = pr[0].emb, rows_c = pr[0].rows;
         if (cfg_on) ctx_u = pr[1].emb, rows_u = pr[1].rows;
     }
-    res->ms_text = now_ms() - t0;
+    res->ms_text = dit_now_ms() - t0;
 
     /* 2. the DiT */
-    t0 = now_ms();
+    t0 = dit_now_ms();
     wan_dit *m = NULL;
     dit_status s = wan_dit_load(o->dit_override ? o->dit_override : paths->dit, be, &m, err);
-    res->ms_dit_load = now_ms() - t0;
+    res->ms_dit_load = dit_now_ms() - t0;
     wan_run run;
     memset(&run, 0, sizeof run);
     attn_policy pol = o->policy ? *o->policy : attn_policy_dense();
@@ -437,14 +431,14 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
                 s = err->code;
             }
         }
-        L.t0 = now_ms();
-        t0 = now_ms();
+        L.t0 = dit_now_ms();
+        t0 = dit_now_ms();
         if (s == DIT_OK)
             s = smp_sample(o->solver, &sch, x, (size_t)n, cfg_split ? cfg_par_model : smp_cfg_model,
                            cfg_split ? (void *)&cp : (void *)&cfg, progress_fn, &L, err);
         dit_backend_tensor_free(be, &cp.send);
         dit_backend_tensor_free(be, &cp.recv);
-        res->ms_denoise = now_ms() - t0;
+        res->ms_denoise = dit_now_ms() - t0;
         res->ms_attention = L.total_attn;
         res->mean_sparsity = L.calls ? L.sparsity_sum / L.calls : 0;
     }
@@ -461,12 +455,12 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
     res->latent = x;
     res->latent_n = n;
     if (o->skip_decode) {
-        res->ms_total = now_ms() - t_all;
+        res->ms_total = dit_now_ms() - t_all;
         return DIT_OK;
     }
 
     /* 4. VAE: latent -> frames */
-    t0 = now_ms();
+    t0 = dit_now_ms();
     wan_vae *vae = NULL;
     int64_t F = 0, H = shape[2] * 8, W = shape[3] * 8;
     float *video = NULL;
@@ -484,9 +478,9 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
     if (s == DIT_OK) s = wan_vae_to_rgb8(video, F, H, W, res->rgb, err);
     free(video);
     wan_vae_free(&vae);
-    res->ms_vae = now_ms() - t0;
+    res->ms_vae = dit_now_ms() - t0;
     res->frames = (int)F, res->width = (int)W, res->height = (int)H;
-    res->ms_total = now_ms() - t_all;
+    res->ms_total = dit_now_ms() - t_all;
     if (s != DIT_OK) wan_t2v_result_free(res);
     return s;
 }
