@@ -10,6 +10,7 @@
 #include "../io/safetensors_write.h" /* io_safetensors_write */
 #include "../io/video.h"             /* io_video_write_all */
 #include "../models/wan/wan_t2v.h"   /* wan_t2v_* */
+#include "../models/wan/wan_variant.h" /* wan_dit_probe_variant: the TurboWan notes */
 #include "../io/atomic_file.h" /* io_output_dir_check */
 #include "../dit/launch.h"     /* dit_launch_ranks, dit_shm_world */
 #include "cli.h"
@@ -364,6 +365,25 @@ int cmd_generate(int argc, char **argv) {
         dit = paths.sla_dit;
         fprintf(stderr, "spadit: note: attention preset '%s' uses SLA: using the SLA fine-tuned DiT %s\n", preset, dit);
     }
+    /* TurboWan (TurboDiffusion's SLA + rCM fine-tune): other attention runs, with a note (docs/turbowan.md) */
+    wan_variant var = WAN_VARIANT_DENSE;
+    if (wan_dit_probe_variant(dit ? dit : paths.dit, &var, &err) == DIT_OK &&
+        (var == WAN_VARIANT_TURBOWAN || var == WAN_VARIANT_TURBOWAN_INT8)) {
+        if (var == WAN_VARIANT_TURBOWAN_INT8) {
+            fprintf(stderr, "spadit: error: %s is %s: int8 linear layers are not supported yet; use the unquantized "
+                            "TurboWan .pth (docs/turbowan.md)\n", dit ? dit : paths.dit, wan_variant_name(var));
+            return 1;
+        }
+        if (pol.sparse.method != ATTN_METHOD_SLA)
+            fprintf(stderr, "spadit: note: %s is %s, fine-tuned for SLA attention (TurboDiffusion: top-k 0.10-0.15, "
+                            "blocks 128x64; presets turbo-sla-10 / turbo-sla-15); attention '%s' ignores its proj_l "
+                            "weights and runs it outside what it was trained for\n",
+                    dit ? dit : paths.dit, wan_variant_name(var), preset);
+        if (solver != SMP_SOLVER_RCM)
+            fprintf(stderr, "spadit: note: %s is rCM-distilled for 1-4 steps; TurboDiffusion samples it with "
+                            "--sampler rcm --steps 4\n", dit ? dit : paths.dit);
+    }
+    dit_err_clear(&err);
     wan_t2v_opts o;
     memset(&o, 0, sizeof o);
     o.prompt = prompt;
