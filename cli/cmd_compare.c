@@ -172,8 +172,12 @@ int cmd_compare(int argc, char **argv) {
         o.prompt = prompts[p];
         o.negative = neg ? neg : def.negative_prompt;
         o.width = (int)(W ? W : def.width), o.height = (int)(H ? H : def.height);
-        o.frames = (int)(frames ? frames : def.frames), o.steps = (int)(steps ? steps : def.steps);
-        o.fps = def.fps, o.shift = shift > 0 ? shift : def.shift, o.guidance = guidance >= 0 ? guidance : def.guidance;
+        /* rcm: TurboDiffusion's defaults (4 steps, no CFG, sigma_max 80) */
+        const int rcm = solver == SMP_SOLVER_RCM;
+        o.frames = (int)(frames ? frames : def.frames);
+        o.steps = (int)(steps ? steps : rcm ? SMP_RCM_MAX_STEPS : def.steps);
+        o.fps = def.fps, o.shift = shift > 0 ? shift : def.shift;
+        o.guidance = guidance >= 0 ? guidance : rcm ? 1.0 : def.guidance;
         o.seed = (uint64_t)seed, o.solver = solver;
         o.cache_dir = no_cache ? "" : cache_dir;
         o.shadow_steps = (int)shadow, o.amplify = (int)amp, o.out_dir = dir, o.model_label = model;

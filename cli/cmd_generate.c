@@ -10,6 +10,7 @@
 #include "../io/safetensors_write.h" /* io_safetensors_write */
 #include "../io/video.h"             /* io_video_write_all */
 #include "../models/wan/wan_t2v.h"   /* wan_t2v_* */
+#include "../models/wan/wan_variant.h" /* wan_dit_probe_variant: the TurboWan notes */
 #include "../io/atomic_file.h" /* io_output_dir_check */
 #include "../dit/launch.h"     /* dit_launch_ranks, dit_shm_world */
 #include "cli.h"
@@ -32,7 +33,10 @@ static void usage(FILE *f) {
             "  --shift X            flow shift (Wan 5)\n"
             "  --guidance X         classifier-free guidance scale (Wan 5; 1 disables CFG)\n"
             "  --seed N             seed of the initial noise (default 0)\n"
-            "  --sampler NAME       unipc | euler | dpm++ (Wan unipc)\n"
+            "  --sampler NAME       unipc | euler | dpm++ | rcm (Wan unipc). rcm: TurboDiffusion's few-step\n"
+            "                       sampler for TurboWan (rCM-distilled) DiTs: --steps 1..4 (default 4), no CFG\n"
+            "                       (guidance 1), fresh noise every step from --seed's RNG\n"
+            "  --sigma-max X        rcm: initial sigma (TurboDiffusion's default 80)\n"
             "  --attention PRESET   dense | rectified-wan | sla-10 ... (configs/attention/) or a .json file\n"
             "  --dit DIR            use this DiT instead of the folder's (e.g. an SLA fine-tune)\n"
             "  --backend NAME       cpu | cuda (default cpu)\n"
@@ -94,6 +98,8 @@ static dit_status write_outputs(const gen_job *j, const wan_t2v_result *res, dit
     cJSON_AddNumberToObject(meta, "shift", j->o.shift);
     cJSON_AddNumberToObject(meta, "guidance", j->o.guidance);
     cJSON_AddStringToObject(meta, "sampler", smp_solver_name(j->o.solver));
+    if (j->o.solver == SMP_SOLVER_RCM)
+        cJSON_AddNumberToObject(meta, "sigma_max", j->o.sigma_max > 0 ? j->o.sigma_max : SMP_RCM_SIGMA_MAX);
     cJSON_AddStringToObject(meta, "model", j->model);
     if (j->o.dit_override) cJSON_AddStringToObject(meta, "dit", j->o.dit_override);
     cJSON *att = cJSON_AddObjectToObject(meta, "attention");
@@ -163,9 +169,14 @@ static dit_status run_rank(const gen_job *j, const dit_rank_ctx *ctx, dit_err *e
     dit_comm *world = NULL, *sp = NULL, *cfgg = NULL;
     if (P > 1) s = dit_parallel_comms(ctx, j->cfg_degree, be, &world, &sp, &cfgg, err);
     if (s == DIT_OK && rank == 0) {
-        fprintf(stderr, "spadit: %s, %dx%d, %d frames, %d steps (%s, shift %g, guidance %g), seed %lld, attention %s, "
+        char how[64];
+        if (j->o.solver == SMP_SOLVER_RCM)
+            snprintf(how, sizeof how, "sigma_max %g", j->o.sigma_max > 0 ? j->o.sigma_max : SMP_RCM_SIGMA_MAX);
+        else
+            snprintf(how, sizeof how, "shift %g", j->o.shift);
+        fprintf(stderr, "spadit: %s, %dx%d, %d frames, %d steps (%s, %s, guidance %g), seed %lld, attention %s, "
                         "backend %s\n",
-                j->model, j->o.width, j->o.height, j->o.frames, j->o.steps, smp_solver_name(j->o.solver), j->o.shift,
+                j->model, j->o.width, j->o.height, j->o.frames, j->o.steps, smp_solver_name(j->o.solver), how,
                 j->o.guidance, j->seed, j->pol.name, be->device == DIT_DEVICE_CPU ? be->device_name : be->name);
         if (P > 1)
             fprintf(stderr, "spadit: %d ranks: CFG parallel x%d, Ulysses sequence parallel x%d\n", P, j->cfg_degree,
@@ -240,7 +251,7 @@ int cmd_generate(int argc, char **argv) {
     const char *noise_path = NULL;
     cli_run_flags rf = {0, 0, 0, 0, 0, -1}; /* 0 / -1: the model's defaults */
     long long fps = 0, crf = -1;
-    double guidance = -1, max_memory_gib = 0;
+    double guidance = -1, max_memory_gib = 0, sigma_max = 0;
     int no_cache = 0, tiling = 1, quiet = 0, cfg_parallel = -1;
     long long ranks = 1, threads = 0;
     for (int i = 1; i < argc; i++) {
@@ -276,6 +287,9 @@ int cmd_generate(int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "--sampler")) {
             NEED_VALUE sampler = v, i++;
+        } else if (!strcmp(a, "--sigma-max")) {
+            if (!cli_parse_float(a, v, 1e-3, 1e6, &sigma_max)) return 2;
+            i++;
         } else if (!strcmp(a, "--attention")) {
             NEED_VALUE preset = v, i++;
         } else if (!strcmp(a, "--dit")) {
@@ -341,21 +355,61 @@ int cmd_generate(int argc, char **argv) {
     if (attn_policy_load(preset, &pol, &err) != DIT_OK) return cli_fail(err.msg);
     smp_solver solver;
     if (smp_solver_parse(sampler ? sampler : def.sampler, &solver, &err) != DIT_OK) return cli_fail(err.msg);
+    if (solver == SMP_SOLVER_RCM) { /* few-step, no CFG, no shift: flags that would be ignored are errors */
+        if (steps > SMP_RCM_MAX_STEPS) {
+            fprintf(stderr, "spadit: error: --steps %lld with --sampler rcm, expected 1..%d (TurboDiffusion's rCM "
+                            "table)\n", steps, SMP_RCM_MAX_STEPS);
+            return 2;
+        }
+        if (guidance >= 0 && guidance != 1.0) {
+            fprintf(stderr, "spadit: error: --guidance %g with --sampler rcm, expected 1 (rCM-distilled models run "
+                            "without classifier-free guidance)\n", guidance);
+            return 2;
+        }
+        if (shift > 0) {
+            fprintf(stderr, "spadit: error: --shift has no effect with --sampler rcm (its times come from "
+                            "--sigma-max and a fixed table)\n");
+            return 2;
+        }
+    } else if (sigma_max > 0) {
+        fprintf(stderr, "spadit: error: --sigma-max is for --sampler rcm, not %s\n", smp_solver_name(solver));
+        return 2;
+    }
     if (pol.sparse.method == ATTN_METHOD_SLA && !dit && paths.sla_dit[0]) {
         dit = paths.sla_dit;
         fprintf(stderr, "spadit: note: attention preset '%s' uses SLA: using the SLA fine-tuned DiT %s\n", preset, dit);
     }
+    /* TurboWan (TurboDiffusion's SLA + rCM fine-tune): other attention runs, with a note (docs/turbowan.md) */
+    wan_variant var = WAN_VARIANT_DENSE;
+    if (wan_dit_probe_variant(dit ? dit : paths.dit, &var, &err) == DIT_OK &&
+        (var == WAN_VARIANT_TURBOWAN || var == WAN_VARIANT_TURBOWAN_INT8)) {
+        if (var == WAN_VARIANT_TURBOWAN_INT8) {
+            fprintf(stderr, "spadit: error: %s is %s: int8 linear layers are not supported yet; use the unquantized "
+                            "TurboWan .pth (docs/turbowan.md)\n", dit ? dit : paths.dit, wan_variant_name(var));
+            return 1;
+        }
+        if (pol.sparse.method != ATTN_METHOD_SLA)
+            fprintf(stderr, "spadit: note: %s is %s, fine-tuned for SLA attention (TurboDiffusion: top-k 0.10-0.15, "
+                            "blocks 128x64; presets turbo-sla-10 / turbo-sla-15); attention '%s' ignores its proj_l "
+                            "weights and runs it outside what it was trained for\n",
+                    dit ? dit : paths.dit, wan_variant_name(var), preset);
+        if (solver != SMP_SOLVER_RCM)
+            fprintf(stderr, "spadit: note: %s is rCM-distilled for 1-4 steps; TurboDiffusion samples it with "
+                            "--sampler rcm --steps 4\n", dit ? dit : paths.dit);
+    }
+    dit_err_clear(&err);
     wan_t2v_opts o;
     memset(&o, 0, sizeof o);
     o.prompt = prompt;
     o.negative_prompt = neg ? neg : def.negative_prompt;
     o.width = (int)(W ? W : def.width), o.height = (int)(H ? H : def.height);
     o.frames = (int)(frames ? frames : def.frames);
-    o.steps = (int)(steps ? steps : def.steps);
+    o.steps = (int)(steps ? steps : solver == SMP_SOLVER_RCM ? SMP_RCM_MAX_STEPS : def.steps);
     o.shift = shift > 0 ? shift : def.shift;
-    o.guidance = guidance >= 0 ? guidance : def.guidance;
+    o.guidance = guidance >= 0 ? guidance : solver == SMP_SOLVER_RCM ? 1.0 : def.guidance;
     o.seed = (uint64_t)seed;
     o.solver = solver;
+    o.sigma_max = sigma_max;
     o.policy = &pol;
     o.dit_override = dit;
     o.cache_dir = no_cache ? "" : cache_dir;

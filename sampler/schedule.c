@@ -9,9 +9,9 @@
  */
 #include "schedule.h"
 
-#include <math.h>   /* isfinite, fabs */
-#include <stdint.h> /* int64_t */
-#include <string.h> /* memset */
+#include <math.h>   /* isfinite, fabs, atan, sin, cos, tan */
+#include <stdint.h> /* int64_t, uint32_t */
+#include <string.h> /* memset, memcpy */
 
 const char *smp_schedule_kind_name(smp_schedule_kind kind) {
     switch (kind) {
@@ -20,6 +20,7 @@ const char *smp_schedule_kind_name(smp_schedule_kind kind) {
     case SMP_SCHEDULE_DIFFUSERS_EULER: return "diffusers-euler";
     case SMP_SCHEDULE_DIFFUSERS_UNIPC: return "diffusers-unipc";
     case SMP_SCHEDULE_CUSTOM: return "custom";
+    case SMP_SCHEDULE_RCM: return "rcm";
     case SMP_SCHEDULE_COUNT: break;
     }
     return "?";
@@ -146,10 +147,61 @@ dit_status smp_schedule_make(smp_schedule_kind kind, int steps, double shift, sm
     case SMP_SCHEDULE_DIFFUSERS_UNIPC: return smp_schedule_diffusers_unipc(steps, shift, out, err);
     case SMP_SCHEDULE_CUSTOM:
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "schedule kind custom has no formula: use smp_schedule_from_sigmas");
+    case SMP_SCHEDULE_RCM: return smp_schedule_rcm(steps, SMP_RCM_SIGMA_MAX, out, err);
     case SMP_SCHEDULE_COUNT: break;
     }
     return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "schedule kind %d unknown, expected 0..%d", (int)kind,
                     (int)SMP_SCHEDULE_COUNT - 1);
+}
+
+float smp_round_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u) { /* inf stays, NaN stays NaN (quiet) */
+        if (u & 0x007fffffu) u |= 0x00400000u;
+        u &= 0xffff0000u;
+    } else {
+        u += 0x7fffu + ((u >> 16) & 1u); /* round to nearest, ties to even */
+        u &= 0xffff0000u;
+    }
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* TurboDiffusion's mid_t ("for better visual quality"; their commented-out alternative
+ * is {1.3, 1.0, 0.6}).  Step count S uses the first S-1. */
+static const double RCM_MID_T[SMP_RCM_MAX_STEPS - 1] = {1.5, 1.4, 1.0};
+
+dit_status smp_schedule_rcm(int steps, double sigma_max, smp_schedule *out, dit_err *err) {
+    if (!out) return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "rcm schedule: output schedule is NULL");
+    if (steps < 1 || steps > SMP_RCM_MAX_STEPS)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG,
+                        "rcm schedule: steps = %d, expected 1..%d (TurboDiffusion's rCM table has %d middle times)",
+                        steps, SMP_RCM_MAX_STEPS, SMP_RCM_MAX_STEPS - 1);
+    if (!isfinite(sigma_max) || sigma_max <= 0.0)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "rcm schedule: sigma_max = %g, expected a finite value > 0",
+                        sigma_max);
+    double T[SMP_RCM_MAX_STEPS + 1];
+    T[0] = atan(sigma_max);
+    for (int i = 1; i < steps; i++) T[i] = RCM_MID_T[i - 1];
+    T[steps] = 0.0;
+    if (steps >= 2 && !(T[0] > T[1]))
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG,
+                        "rcm schedule: sigma_max = %g gives TrigFlow time atan(sigma_max) = %.6g, expected above the "
+                        "first middle time %.6g (sigma_max > tan(%.6g) = %.6g)",
+                        sigma_max, T[0], T[1], T[1], tan(T[1]));
+    begin(out, SMP_SCHEDULE_RCM, steps, 1.0);
+    for (int i = 0; i <= steps; i++) {
+        double sn = sin(T[i]), cs = cos(T[i]);
+        out->sigma[i] = sn / (cs + sn);
+    }
+    for (int i = 0; i < steps; i++) {
+        /* (t_cur.float() * ones(f64) * 1000).to(bf16): f32, back to f64, times 1000, then
+         * torch's double -> bf16 cast goes through float. */
+        double t = (double)(float)out->sigma[i] * (double)SMP_NUM_TRAIN_TIMESTEPS;
+        out->timestep[i] = (double)smp_round_bf16((float)t);
+    }
+    return smp_schedule_check(out, err);
 }
 
 dit_status smp_schedule_from_sigmas(const double *sigmas, int steps, smp_schedule *out, dit_err *err) {

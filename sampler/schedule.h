@@ -25,6 +25,7 @@ typedef enum smp_schedule_kind {
     SMP_SCHEDULE_DIFFUSERS_EULER,   /* diffusers FlowMatchEulerDiscreteScheduler(shift) */
     SMP_SCHEDULE_DIFFUSERS_UNIPC,   /* diffusers UniPCMultistepScheduler(use_flow_sigmas, flow_shift) */
     SMP_SCHEDULE_CUSTOM,            /* caller's sigmas (smp_schedule_from_sigmas) */
+    SMP_SCHEDULE_RCM,               /* TurboDiffusion rCM few-step: TrigFlow times -> rectified flow */
     SMP_SCHEDULE_COUNT
 } smp_schedule_kind;
 
@@ -60,10 +61,26 @@ dit_status smp_schedule_diffusers_unipc(int steps, double shift, smp_schedule *o
  * minus their integer cast.  shift is recorded as 1. */
 dit_status smp_schedule_from_sigmas(const double *sigmas, int steps, smp_schedule *out, dit_err *err);
 
-/* Any kind by enum but SMP_SCHEDULE_CUSTOM. */
+/* TurboDiffusion's rCM few-step schedule (turbodiffusion/inference/wan2.1_t2v_infer.py):
+ * TrigFlow times T = [atan(sigma_max), mid_t[0..S-2], 0] with mid_t = {1.5, 1.4, 1.0}
+ * (their "better visual quality" table), mapped to rectified-flow time
+ * sigma_i = sin(T_i) / (cos(T_i) + sin(T_i)) in float64.  timestep_i is what their
+ * loop hands the network: bf16(f64(f32(sigma_i)) * 1000) (f32 then bf16, round to
+ * nearest even), e.g. 988, 932, 852, 608 for S = 4, sigma_max = 80.
+ * steps 1..SMP_RCM_MAX_STEPS; sigma_max finite and > tan(1.5) ~ 14.1 when steps >= 2 (so
+ * the times decrease), > 0 otherwise.  shift is recorded as 1. */
+#define SMP_RCM_MAX_STEPS 4
+#define SMP_RCM_SIGMA_MAX 80.0
+dit_status smp_schedule_rcm(int steps, double sigma_max, smp_schedule *out, dit_err *err);
+
+/* float -> bfloat16 -> float, round to nearest even (torch's .to(torch.bfloat16)); NaN stays NaN. */
+float smp_round_bf16(float f);
+
+/* Any kind by enum but SMP_SCHEDULE_CUSTOM (SMP_SCHEDULE_RCM: sigma_max = SMP_RCM_SIGMA_MAX,
+ * shift unused). */
 dit_status smp_schedule_make(smp_schedule_kind kind, int steps, double shift, smp_schedule *out, dit_err *err);
 
-/* "wan-unipc", "wan-dpm++", "diffusers-euler", "diffusers-unipc", "custom"; "?" when out of range. */
+/* "wan-unipc", "wan-dpm++", "diffusers-euler", "diffusers-unipc", "custom", "rcm"; "?" when out of range. */
 const char *smp_schedule_kind_name(smp_schedule_kind kind);
 
 /* Check a (possibly hand-made) schedule: kind known, 1 <= steps <= SMP_MAX_STEPS, sigma

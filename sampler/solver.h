@@ -7,6 +7,9 @@
  *                        FlowMatchEulerDiscreteScheduler).
  *   SMP_SOLVER_DPMPP_2M  Wan's 'dpm++' (FlowDPMSolverMultistepScheduler in wan/utils/fm_solvers.py):
  *                        dpmsolver++, order 2 multistep, midpoint, first order at the ends.
+ *   SMP_SOLVER_RCM       TurboDiffusion's rCM few-step sampler for timestep-distilled models
+ *                        (turbodiffusion/inference/wan2.1_t2v_infer.py): starts from sigma_0 * noise,
+ *                        x <- (1 - sigma_{i+1}) (x - sigma_i v) + sigma_{i+1} * fresh noise; no CFG.
  * The sampler knows no network: the model is a callback returning the velocity
  * v ~ eps - x0 at (x, timestep).  Formulas: docs/sampler.md.
  *
@@ -27,7 +30,13 @@
 #define SMP_WAN_T2V_SHIFT 5.0
 #define SMP_WAN_T2V_GUIDANCE 5.0
 
-typedef enum smp_solver { SMP_SOLVER_UNIPC = 0, SMP_SOLVER_EULER, SMP_SOLVER_DPMPP_2M, SMP_SOLVER_COUNT } smp_solver;
+typedef enum smp_solver {
+    SMP_SOLVER_UNIPC = 0,
+    SMP_SOLVER_EULER,
+    SMP_SOLVER_DPMPP_2M,
+    SMP_SOLVER_RCM,
+    SMP_SOLVER_COUNT
+} smp_solver;
 
 /* The model: write the velocity at latent x (n floats) into `velocity` (n floats).
  * `timestep` is what the DiT's time embedding takes (schedule->timestep[step]),
@@ -39,12 +48,23 @@ typedef dit_status (*smp_model_fn)(void *user, const float *x, double timestep, 
  * (model call included). */
 typedef void (*smp_progress_fn)(void *user, int step, int steps, double step_ms);
 
-/* "unipc", "euler", "dpm++" (also accepted: "dpmpp", "dpm++2m"). */
+/* Fresh standard-normal noise for a stochastic solver (rCM): fill out[0..n-1] for step
+ * `step` (0-based).  Called in step order, once per step whose next sigma is > 0 (the
+ * last rCM step, sigma_S = 0, draws none).  Return DIT_OK or fill err. */
+typedef dit_status (*smp_noise_fn)(void *user, int step, float *out, size_t n, dit_err *err);
+
+/* An smp_noise_fn drawing from a dit_rng (dit/rng.h) passed as user: dit_rng_fill_normal. */
+dit_status smp_noise_rng(void *rng, int step, float *out, size_t n, dit_err *err);
+
+/* "unipc", "euler", "dpm++", "rcm" (also accepted: "dpmpp", "dpm++2m"). */
 dit_status smp_solver_parse(const char *name, smp_solver *out, dit_err *err);
-/* "unipc", "euler", "dpm++"; "?" when out of range. */
+/* "unipc", "euler", "dpm++", "rcm"; "?" when out of range. */
+/* 1 for solvers that need an smp_noise_fn (rCM). */
+int smp_solver_is_stochastic(smp_solver s);
 const char *smp_solver_name(smp_solver s);
 /* The schedule each solver uses in its reference: UniPC -> Wan unipc, Euler -> diffusers
- * FlowMatchEuler, DPM++ -> Wan dpm++.  Convenience for the CLI (solver + steps + shift). */
+ * FlowMatchEuler, DPM++ -> Wan dpm++, rCM -> rcm (sigma_max SMP_RCM_SIGMA_MAX; shift unused,
+ * call smp_schedule_rcm for another sigma_max).  Convenience for the CLI (solver + steps + shift). */
 smp_schedule_kind smp_solver_default_schedule(smp_solver s);
 dit_status smp_schedule_for_solver(smp_solver s, int steps, double shift, smp_schedule *out, dit_err *err);
 
@@ -58,5 +78,13 @@ dit_status smp_schedule_for_solver(smp_solver s, int steps, double shift, smp_sc
  * step; x then holds the latent of that step's model call. */
 dit_status smp_sample(smp_solver s, const smp_schedule *sch, float *x, size_t n, smp_model_fn model, void *user,
                       smp_progress_fn progress, void *puser, dit_err *err);
+
+/* smp_sample with a noise source, which SMP_SOLVER_RCM requires (the others ignore it).
+ * rCM: x holds standard-normal noise on entry; the state starts at sigma_0 * x in double
+ * (as the reference's init_noise.to(float64) * t_steps[0]) and takes 4n more bytes for the
+ * step noise. */
+dit_status smp_sample_with_noise(smp_solver s, const smp_schedule *sch, float *x, size_t n, smp_model_fn model,
+                                 void *user, smp_noise_fn noise, void *nuser, smp_progress_fn progress, void *puser,
+                                 dit_err *err);
 
 #endif

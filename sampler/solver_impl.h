@@ -1,5 +1,5 @@
 /* solver_impl.h — internal to sampler/: the solver state shared by solver.c (the
- * loop) and the per-solver step functions (unipc.c, euler.c, dpmpp.c).
+ * loop) and the per-solver step functions (unipc.c, euler.c, dpmpp.c, rcm.c).
  *
  * One step function advances the state from x_i (the latent the model was just
  * evaluated at, velocity v) to x_{i+1}.  All per-element work is a single pass
@@ -25,6 +25,7 @@ typedef struct smp_state {
     double *m1;     /* [n] UniPC, DPM++: data prediction m_{i-1} = x_{i-1} - sigma_{i-1} v_{i-1} */
     double *m2;     /* [n] UniPC: m_{i-2} */
     const float *v; /* [n] velocity at x_i */
+    const float *noise; /* [n] rCM: fresh N(0, 1) noise for this step (NULL when sigma_{i+1} = 0) */
     int prev_order; /* UniPC: order of the predictor at step i-1 (the corrector reuses it) */
 } smp_state;
 
@@ -39,5 +40,6 @@ static inline double smp_lambda(double sigma) {
 void smp_unipc_step(smp_state *st, const smp_schedule *sch, int i);
 void smp_euler_step(smp_state *st, const smp_schedule *sch, int i);
 void smp_dpmpp_step(smp_state *st, const smp_schedule *sch, int i);
+void smp_rcm_step(smp_state *st, const smp_schedule *sch, int i);
 
 #endif

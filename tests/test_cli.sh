@@ -79,5 +79,37 @@ expect 2 "has the wrong shape; expected [16, 2, 4, 4]" -- "$BIN" generate "a red
   --size 32x32 --noise "$tmp/lat.safetensors" --out "$tmp/n3.png"
 expect 2 "(flag --noise)" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --noise "$tmp/none.safetensors" \
   --out "$tmp/n4.png"
+# --sampler rcm (TurboDiffusion's few-step sampler): runs with its defaults (4 steps, no CFG), is
+# deterministic for a seed, and refuses flags it would ignore
+expect 0 "4 steps (rcm, sigma_max 80, guidance 1)" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" \
+  --sampler rcm --no-cache --out "$tmp/r0.png"
+expect 0 "2 steps (rcm, sigma_max 30, guidance 1)" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" \
+  --sampler rcm --steps 2 --sigma-max 30 --no-cache --out "$tmp/r1.png"
+expect 0 "" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --sampler rcm --steps 2 --sigma-max 30 \
+  --quiet --no-cache --out "$tmp/r2.png"
+if cmp -s "$tmp/r1_00000.png" "$tmp/r2_00000.png" && ! cmp -s "$tmp/r0_00000.png" "$tmp/r1_00000.png"; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1)); echo "FAIL: --sampler rcm: the same seed must give the same frames, other settings other frames"
+fi
+expect 2 "--steps 8 with --sampler rcm, expected 1..4" -- "$BIN" generate "x" --model "$DATA/pipe_tiny" --sampler rcm --steps 8
+expect 2 "--guidance 5 with --sampler rcm, expected 1" -- "$BIN" generate "x" --model "$DATA/pipe_tiny" --sampler rcm --guidance 5
+expect 2 "--shift has no effect with --sampler rcm" -- "$BIN" generate "x" --model "$DATA/pipe_tiny" --sampler rcm --shift 3
+expect 2 "--sigma-max is for --sampler rcm, not euler" -- "$BIN" generate "x" --model "$DATA/pipe_tiny" --sigma-max 80
+expect 1 "expected above the first middle time" -- "$BIN" generate "x" --model "$DATA/pipe_tiny" --sampler rcm \
+  --sigma-max 5 --no-cache --out "$tmp/r3.png"
+# TurboWan (TurboDiffusion's .pth layout, no config.json beside it): info names it; it runs end to end
+# with SLA + rCM; other attention or samplers get a note; the int8 -quant file is refused up front
+TW="$DATA/turbowan_tiny/turbowan_tiny.pth"
+expect 0 "variant:     TurboWan (SLA fine-tune)" -- "$BIN" info "$TW"
+expect 0 "inferred from the tensor shapes" -- "$BIN" info "$TW"
+expect 0 "4 steps (rcm, sigma_max 80, guidance 1), seed 0, attention sla-10" -- "$BIN" generate "a red circle" \
+  --model "$DATA/pipe_tiny" --dit "$TW" --attention sla-10 --sampler rcm --no-cache --out "$tmp/tw0.png"
+expect 0 "fine-tuned for SLA attention" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --dit "$TW" \
+  --sampler rcm --no-cache --quiet --out "$tmp/tw1.png"
+expect 0 "rCM-distilled for 1-4 steps" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" --dit "$TW" \
+  --attention sla-10 --steps 1 --no-cache --quiet --out "$tmp/tw2.png"
+expect 1 "int8 linear layers are not supported yet" -- "$BIN" generate "a red circle" --model "$DATA/pipe_tiny" \
+  --dit "$DATA/turbowan_tiny/turbowan_tiny-quant.pth" --sampler rcm --no-cache --out "$tmp/tw3.png"
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -45,6 +45,14 @@ static void test_presets(void) {
                   !strcmp(p.name, sla[i]),
               "%s: topk %g", sla[i], (double)p.sparse.sla.topk);
     }
+    const char *turbo[] = {"turbo-sla-10", "turbo-sla-15"}; /* TurboDiffusion's SLA: same values as sla-10 / sla-15 */
+    for (int i = 0; i < 2; i++) {
+        CHECK(attn_policy_load(turbo[i], &p, &err) == DIT_OK, "%s: %s", turbo[i], err.msg);
+        CHECK(p.sparse.method == ATTN_METHOD_SLA && p.sparse.sla.topk == topk[i + 1] &&
+                  p.sparse.sla.variant == ATTN_SLA_MAIN && p.sparse.sla.block_q == 128 && p.sparse.sla.block_k == 64 &&
+                  p.dense_layers == 0 && p.dense_steps == 0 && !strcmp(p.name, turbo[i]),
+              "%s: topk %g", turbo[i], (double)p.sparse.sla.topk);
+    }
     CHECK(attn_policy_load("sla1-10", &p, &err) == DIT_OK && p.sparse.sla.variant == ATTN_SLA_1 && p.sparse.sla.topk == 0.1f,
           "sla1-10: %s", err.msg);
     CHECK(attn_policy_load("dense", &p, &err) == DIT_OK && p.sparse.method == ATTN_METHOD_DENSE, "dense: %s", err.msg);

@@ -60,7 +60,9 @@ typedef struct wan_dit {
 
 /* Load a Wan DiT from a model folder (original: config.json +
  * diffusion_pytorch_model*.safetensors; diffusers: transformer/ or the folder
- * itself) or from a single .safetensors file with a config beside it.
+ * itself) or from a single .safetensors / .pth file, with a config beside it or
+ * (original layout) a config inferred from its shapes (TurboWan .pth: 2-D Linear
+ * patch embedding accepted, proj_l mapped; docs/turbowan.md).  int8 -quant files are refused.
  * Missing, unexpected and mis-shaped tensors are reported together. */
 dit_status wan_dit_load(const char *path, dit_backend *be, wan_dit **out, dit_err *err);
 /* The config wan_dit_load would use for `path`, without reading any weights (memory estimates). */
@@ -85,7 +87,8 @@ dit_status wan_dit_add_random_proj_l(wan_dit *m, uint64_t seed, dit_err *err);
 dit_status wan_dit_probe_proj_l(const char *path, int *has, dit_err *err);
 
 /* Resolve where a model's DiT lives: fills cfg_path and weights path
- * (directory or file) for either layout. */
+ * (directory or file) for either layout.  A lone weights file without a config.json
+ * beside it (TurboWan .pth) gets cfg_path "": its config comes from wan_config_infer. */
 dit_status wan_dit_locate(const char *path, char *cfg_path, size_t cap1, char *weights_path, size_t cap2,
                           dit_err *err);
 

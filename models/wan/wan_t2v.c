@@ -350,6 +350,11 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
     if (!o->prompt) return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "no prompt given");
     if (o->steps < 1 || o->steps > SMP_MAX_STEPS)
         return DIT_FAIL(err, DIT_ERR_INVALID_ARG, "steps %d: must be in [1, %d]", o->steps, SMP_MAX_STEPS);
+    if (o->solver == SMP_SOLVER_RCM && o->guidance != 1.0)
+        return DIT_FAIL(err, DIT_ERR_INVALID_ARG,
+                        "sampler rcm: guidance %g, expected 1 (rCM is TurboDiffusion's few-step sampler for "
+                        "distilled models, which run without classifier-free guidance)",
+                        o->guidance);
     const int cfg_on = o->guidance != 1.0;
     const char *neg = o->negative_prompt ? o->negative_prompt : smp_wan_negative_prompt();
     DIT_TRY(check_memory(paths, o, be, err)); /* from the shapes, before the first allocation */
@@ -402,13 +407,18 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
     }
     /* 3. noise -> x0 */
     smp_schedule sch;
-    if (s == DIT_OK) s = smp_schedule_for_solver(o->solver, o->steps, o->shift, &sch, err);
+    if (s == DIT_OK) {
+        if (o->solver == SMP_SOLVER_RCM)
+            s = smp_schedule_rcm(o->steps, o->sigma_max > 0 ? o->sigma_max : SMP_RCM_SIGMA_MAX, &sch, err);
+        else
+            s = smp_schedule_for_solver(o->solver, o->steps, o->shift, &sch, err);
+    }
+    dit_rng rng; /* the initial latent, then (rCM) each step's fresh noise */
+    dit_rng_seed(&rng, o->seed);
     if (s == DIT_OK) {
         if (o->noise) {
             memcpy(x, o->noise, (size_t)n * sizeof(float));
         } else {
-            dit_rng rng;
-            dit_rng_seed(&rng, o->seed);
             dit_rng_fill_normal(&rng, x, (size_t)n, 1.0f);
         }
         loop L;
@@ -434,8 +444,9 @@ dit_status wan_t2v_generate(const wan_t2v_paths *paths, dit_backend *be, const w
         L.t0 = dit_now_ms();
         t0 = dit_now_ms();
         if (s == DIT_OK)
-            s = smp_sample(o->solver, &sch, x, (size_t)n, cfg_split ? cfg_par_model : smp_cfg_model,
-                           cfg_split ? (void *)&cp : (void *)&cfg, progress_fn, &L, err);
+            s = smp_sample_with_noise(o->solver, &sch, x, (size_t)n, cfg_split ? cfg_par_model : smp_cfg_model,
+                                      cfg_split ? (void *)&cp : (void *)&cfg, smp_noise_rng, &rng, progress_fn, &L,
+                                      err);
         dit_backend_tensor_free(be, &cp.send);
         dit_backend_tensor_free(be, &cp.recv);
         res->ms_denoise = dit_now_ms() - t0;

@@ -43,6 +43,10 @@ typedef struct wan_t2v_opts {
     double shift, guidance;
     uint64_t seed;
     smp_solver solver;
+    double sigma_max;            /* SMP_SOLVER_RCM: initial TrigFlow sigma (0: SMP_RCM_SIGMA_MAX = 80); shift unused.
+                                  * rCM takes no CFG (guidance must be 1) and draws fresh noise every step
+                                  * from the seed's RNG, continuing after the initial latent (also with
+                                  * `noise` given, then from a fresh RNG seeded with `seed`) */
     const attn_policy *policy;   /* NULL: dense */
     const char *dit_override;    /* use this DiT instead of the folder's */
     const char *cache_dir;       /* embeddings cache: NULL default, "" off */

@@ -13,6 +13,7 @@
 
 #include "../../io/json_file.h" /* io_path_exists, io_json_load */
 #include "../../io/weight_check.h" /* io_wcheck_* */
+#include "wan_variant.h"           /* wan_config_infer, wan_variant_detect */
 
 /* Symbolic dims resolved against the config. */
 enum { X_END = 0, X_DIM, X_FFN, X_TEXT, X_FREQ, X_6DIM, X_IN, X_OUTP, X_PT, X_PH, X_PW, X_ONE, X_TWO, X_SIX, X_HD };
@@ -140,9 +141,8 @@ dit_status wan_dit_locate(const char *path, char *cfg, size_t cap1, char *wpath,
     char *slash = strrchr(p, '/');
     if (slash) snprintf(slash + 1, sizeof p - (size_t)(slash + 1 - p), "config.json");
     else snprintf(p, sizeof p, "config.json");
-    if (!io_path_exists(p))
-        return DIT_FAIL(err, DIT_ERR_MISSING, "%s: no config.json beside the weights file (looked for %s)", path, p);
-    snprintf(cfg, cap1, "%s", p);
+    /* none beside a lone file (TurboWan .pth): "" and the loaders infer the config from the tensors */
+    snprintf(cfg, cap1, "%s", io_path_exists(p) ? p : "");
     snprintf(wpath, cap2, "%s", path);
     return DIT_OK;
 }
@@ -226,14 +226,32 @@ dit_status wan_dit_load(const char *path, dit_backend *be, wan_dit **out, dit_er
     *out = NULL;
     char cfg_path[8192], wpath[8192];
     DIT_TRY(wan_dit_locate(path, cfg_path, sizeof cfg_path, wpath, sizeof wpath, err));
-    cJSON *cj;
-    DIT_TRY(io_json_load(cfg_path, &cj, err));
     wan_config cfg;
-    dit_status s = wan_config_from_json(cj, cfg_path, &cfg, err);
-    cJSON_Delete(cj);
-    if (s != DIT_OK) return s;
+    if (cfg_path[0]) { /* the config first: its errors come before any weights problem */
+        cJSON *cj;
+        DIT_TRY(io_json_load(cfg_path, &cj, err));
+        dit_status sc = wan_config_from_json(cj, cfg_path, &cfg, err);
+        cJSON_Delete(cj);
+        if (sc != DIT_OK) return sc;
+    }
     io_weights *iw;
     DIT_TRY(io_weights_open(wpath, "diffusion_pytorch_model", &iw, err));
+    dit_status s = DIT_OK;
+    if (!cfg_path[0]) {
+        s = wan_config_infer(iw, wpath, &cfg, err);
+        if (s != DIT_OK) dit_err_wrap(err, "%s: no config.json beside the weights file", wpath);
+        snprintf(cfg_path, sizeof cfg_path, "inferred from the tensor shapes");
+    }
+    if (s == DIT_OK && wan_variant_detect(iw) == WAN_VARIANT_TURBOWAN_INT8)
+        s = DIT_FAIL(err, DIT_ERR_UNSUPPORTED,
+                     "%s: a TurboWan int8 checkpoint (TurboDiffusion -quant.pth: blocks.N....int8_weight [out, in] "
+                     "int8 + .scale [out/128, in/128] f32 per 128x128 block): int8 linear layers are not supported "
+                     "yet; use the unquantized TurboWan .pth (docs/turbowan.md)",
+                     wpath);
+    if (s != DIT_OK) {
+        io_weights_close(&iw);
+        return s;
+    }
     int layout = detect_layout(iw);
     if (layout < 0) {
         char first[256] = "";
@@ -263,6 +281,13 @@ dit_status wan_dit_load(const char *path, dit_backend *be, wan_dit **out, dit_er
     /* resolve every expected tensor */
     size_t nw = 0;
     for (size_t i = 0; i < nglob; i++) resolve_want(&wants[nw++], &k_global[i], layout, 0, m, &cfg);
+    /* TurboDiffusion's patch embedding is an nn.Linear: [dim, in*pt*ph*pw], the Conv3d weight flattened
+     * in the same (c, kt, kh, kw) order, which is how it is uploaded anyway */
+    const io_st_tensor *pe = io_weights_find(iw, wants[0].name);
+    if (pe && pe->ndim == 2 && wants[0].ndim == 5) {
+        wants[0].ndim = 2;
+        wants[0].shape[1] = wants[0].shape[1] * wants[0].shape[2] * wants[0].shape[3] * wants[0].shape[4];
+    }
     for (int b = 0; b < cfg.layers; b++)
         for (size_t i = 0; i < nblk; i++) {
             if ((k_block[i].flag == 1 && !cfg.cross_attn_norm) || (k_block[i].flag == 2 && !cfg.qk_norm)) continue;
