@@ -215,6 +215,14 @@ static dit_status upload_want(const want *w, const io_weights *iw, dit_backend *
 dit_status wan_dit_read_config(const char *path, wan_config *cfg, dit_err *err) {
     char cfg_path[8192], wpath[8192];
     DIT_TRY(wan_dit_locate(path, cfg_path, sizeof cfg_path, wpath, sizeof wpath, err));
+    if (!cfg_path[0]) { /* a lone weights file (TurboWan .pth): the config from the tensor shapes, as wan_dit_load */
+        io_weights *iw;
+        DIT_TRY(io_weights_open(wpath, "diffusion_pytorch_model", &iw, err));
+        dit_status s = wan_config_infer(iw, wpath, cfg, err);
+        if (s != DIT_OK) dit_err_wrap(err, "%s: no config.json beside the weights file", wpath);
+        io_weights_close(&iw);
+        return s;
+    }
     cJSON *cj;
     DIT_TRY(io_json_load(cfg_path, &cj, err));
     dit_status s = wan_config_from_json(cj, cfg_path, cfg, err);
