@@ -25,7 +25,8 @@ static void usage(FILE *f) {
                "  --attention LIST     presets to compare with dense (configs/attention/ names or .json files)\n"
                "  --model DIR          model folder (default: the embedded tiny model)\n"
                "  --out-dir DIR        where videos and reports go (default compare_out)\n"
-               "  --shadow-steps N     attention-output error vs dense for the first N steps (default 2)\n"
+               "  --shadow-steps N     attention-output error vs dense for the first N steps (default: the\n"
+               "                       presets' dense warm-up steps + 2, so sparse steps are measured)\n"
                "  --amplify N          difference amplification in the side-by-side video (default 4)\n"
                "  --size WxH --frames N --steps N --shift X --guidance X --seed N --sampler NAME\n"
                "  --negative-prompt S --backend cpu|cuda --cache-dir DIR --no-cache --quiet\n"
@@ -37,7 +38,7 @@ int cmd_compare(int argc, char **argv) {
     const char *model = DEFAULT_MODEL, *prompt = NULL, *neg = NULL, *list = NULL, *out_dir = "compare_out";
     const char *backend = "cpu", *cache_dir = NULL, *sampler = NULL;
     cli_run_flags rf = {0, 0, 0, 0, 0, -1}; /* 0 / -1: the model's defaults */
-    long long shadow = 2, amp = 4, threads = 0;
+    long long shadow = -1, amp = 4, threads = 0; /* shadow -1: the presets' dense steps + 2 */
     double guidance = -1, max_memory_gib = 0;
     int quiet = 0, no_cache = 0;
     for (int i = 1; i < argc; i++) {
@@ -180,7 +181,14 @@ int cmd_compare(int argc, char **argv) {
         o.guidance = guidance >= 0 ? guidance : rcm ? 1.0 : def.guidance;
         o.seed = (uint64_t)seed, o.solver = solver;
         o.cache_dir = no_cache ? "" : cache_dir;
-        o.shadow_steps = (int)shadow, o.amplify = (int)amp, o.out_dir = dir, o.model_label = model;
+        int shadow_steps = (int)shadow;
+        if (shadow < 0) { /* measure at least two steps in which every preset is sparse */
+            shadow_steps = 2;
+            for (int k = 0; k < nm; k++)
+                if (methods[k].policy.dense_steps + 2 > shadow_steps) shadow_steps = methods[k].policy.dense_steps + 2;
+            if (shadow_steps > o.steps) shadow_steps = o.steps;
+        }
+        o.shadow_steps = shadow_steps, o.amplify = (int)amp, o.out_dir = dir, o.model_label = model;
         o.adherence = cli_adherence_applies(model) ? cli_adherence : NULL; /* n/a unless a tiny-family model */
         o.log = quiet ? NULL : stderr;
         o.max_memory = (int64_t)(max_memory_gib * (double)((int64_t)1 << 30));

@@ -99,5 +99,11 @@ else
   echo "FAIL: chromium not installed (run ./setup.sh): the report must be rendered by a real browser"
   fail=$((fail + 1))
 fi
+# without --shadow-steps the attention error covers the preset's dense warm-up + 2 sparse steps
+# (tiny-rectified-75: 2 dense steps -> 4 of pipe_tiny's 4 steps, x2 CFG calls = 8 rows)
+"$BIN" compare "a red circle moves to the right" --model "$DATA/pipe_tiny" --attention tiny-rectified-75 \
+  --out-dir "$tmp/out_shadow" --no-cache --quiet > /dev/null 2> "$tmp/stderr_shadow"
+check "python3 -c \"import json,sys; m=json.load(open('$tmp/out_shadow/report.json'))['methods'][1]; \
+sys.exit(0 if len(m['attention_rel_error']) == 8 else 1)\"" "default shadow steps reach the sparse steps: $(tail -2 "$tmp/stderr_shadow")"
 echo "test_compare: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
