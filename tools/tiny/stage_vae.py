@@ -58,6 +58,26 @@ def _edge_l1(a, b):
     return dx.abs().mean() + dy.abs().mean()
 
 
+def _clip_batch(run, tc, gh, frames):
+    """A training batch of clips [B, 3, T, crop, crop] in [-1, 1]: `frames` long, random crops
+    (8-pixel aligned: the conv VAE is translation equivariant) drawn from the host generator."""
+    cfg = run.cfg
+    x, _, _ = data.make_batch(tc["batch"], cfg, gh, device=run.device, frames=frames)
+    c = tc["crop"]
+    if c and c < cfg["height"]:
+        off = (torch.randint(0, (cfg["height"] - c) // 8 + 1, (x.shape[0], 2), generator=gh) * 8).tolist()
+        x = torch.stack([x[i, :, :, oy:oy + c, ox:ox + c] for i, (oy, ox) in enumerate(off)])
+    return x
+
+
+def _object_weight(x, fg_weight):
+    """Per-pixel loss weight, mean 1: 1 + fg_weight on pixels away from the clip's temporal median
+    (the moving objects; the median is the background)."""
+    fg = ((x - x.median(dim=2, keepdim=True).values).abs().sum(1, keepdim=True) > 0.1).float()
+    w = 1.0 + fg_weight * fg
+    return w / w.mean()
+
+
 @torch.no_grad()
 def latent_statistics(run, vae, n_clips):
     cfg, dev = run.cfg, run.device
@@ -135,21 +155,14 @@ def train_vae(run, minutes):
         gh, g = run.gens("vae", step)
         with torch.no_grad():
             long_clip = tc.get("long_every", 0) and step % tc["long_every"] == 0
-            x, _, _ = data.make_batch(tc["batch"], cfg, gh, device=dev,
-                                      frames=tc.get("frames_long", cfg["frames"]) if long_clip else tc["frames"])
-            c = tc["crop"]
-            if c and c < cfg["height"]:  # random crops, 8-pixel aligned (the conv VAE is translation equivariant)
-                off = (torch.randint(0, (cfg["height"] - c) // 8 + 1, (x.shape[0], 2), generator=gh) * 8).tolist()
-                x = torch.stack([x[i, :, :, oy:oy + c, ox:ox + c] for i, (oy, ox) in enumerate(off)])
+            x = _clip_batch(run, tc, gh, tc.get("frames_long", cfg["frames"]) if long_clip else tc["frames"])
         with run.autocast():
             post = vae.encode(x).latent_dist
             z = post.mean + post.std * torch.randn(post.mean.shape, generator=g, device=dev, dtype=post.mean.dtype)
             rec = models.vae_decode_raw(vae, z)
         rec = rec.float()
-        with torch.no_grad():  # objects: pixels away from the clip's temporal median (the background)
-            fg = ((x - x.median(dim=2, keepdim=True).values).abs().sum(1, keepdim=True) > 0.1).float()
-            w = 1.0 + tc["fg_weight"] * fg
-            w = w / w.mean()
+        with torch.no_grad():
+            w = _object_weight(x, tc["fg_weight"])
         l1 = ((rec - x).abs() * w).mean()
         l2 = ((rec - x) ** 2 * w).mean()
         edge = _edge_l1(rec, x)
@@ -233,18 +246,12 @@ def train_decoder(run, minutes):
     while time.time() - t0 < budget or n == 0:
         gh, g = run.gens("dec", step)
         with torch.no_grad():
-            x, _, _ = data.make_batch(tc["batch"], cfg, gh, device=dev, frames=tc["frames"])
-            c = tc["crop"]
-            if c and c < cfg["height"]:
-                off = (torch.randint(0, (cfg["height"] - c) // 8 + 1, (x.shape[0], 2), generator=gh) * 8).tolist()
-                x = torch.stack([x[i, :, :, oy:oy + c, ox:ox + c] for i, (oy, ox) in enumerate(off)])
+            x = _clip_batch(run, tc, gh, tc["frames"])
             with run.autocast():
                 post = vae.encode(x).latent_dist
                 z = post.mean + post.std * torch.randn(post.mean.shape, generator=g, device=dev,
                                                        dtype=post.mean.dtype)
-            fg = ((x - x.median(dim=2, keepdim=True).values).abs().sum(1, keepdim=True) > 0.1).float()
-            w = 1.0 + tc["fg_weight"] * fg
-            w = w / w.mean()
+            w = _object_weight(x, tc["fg_weight"])
         with run.autocast():
             rec = models.vae_decode_raw(vae, z)
         rec = rec.float()
