@@ -48,6 +48,8 @@ def _probe_target(x):
     """x [B, 3, T, H, W] -> [B, 3, T', H/8, W/8]: the mean colour of the pixels behind each
     latent voxel (latent frame 0 = frame 0, latent frame t = frames 4t-3 .. 4t)."""
     first = F.avg_pool3d(x[:, :, :1], (1, 8, 8))
+    if x.shape[2] == 1:  # an image (1-frame clip): the first-frame path only
+        return first
     rest = F.avg_pool3d(x[:, :, 1:], (4, 8, 8))
     return torch.cat([first, rest], 2)
 
@@ -72,8 +74,13 @@ def _clip_batch(run, tc, gh, frames):
 
 def _object_weight(x, fg_weight):
     """Per-pixel loss weight, mean 1: 1 + fg_weight on pixels away from the clip's temporal median
-    (the moving objects; the median is the background)."""
-    fg = ((x - x.median(dim=2, keepdim=True).values).abs().sum(1, keepdim=True) > 0.1).float()
+    (the moving objects; the median is the background).  An image (1 frame) has no temporal median:
+    its spatial median colour stands in (objects cover a few percent of the pixels)."""
+    if x.shape[2] == 1:
+        bg = x.flatten(2).median(dim=2).values[:, :, None, None, None]
+    else:
+        bg = x.median(dim=2, keepdim=True).values
+    fg = ((x - bg).abs().sum(1, keepdim=True) > 0.1).float()
     w = 1.0 + fg_weight * fg
     return w / w.mean()
 
