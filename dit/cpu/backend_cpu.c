@@ -9,6 +9,7 @@
 #include "../op_check.h"
 #include "../cpu_threads.h" /* dit_cpu_cores_available, dit_cpu_wait_policy */
 #include "cpu_internal.h"   /* dit_cpu_state, dit_cpu_workspace, VAE op entries */
+#include "../cpu_gemm.h"      /* dit_cpu_blas_serial_begin/end, dit_cpu_tile */
 
 #include <cblas.h>  /* cblas_sgemm (OpenBLAS) */
 #include <math.h>   /* tanhf, erff, expf, sqrt */
@@ -102,22 +103,35 @@ static inline float act_apply(float v, dit_act act) {
     }
 }
 
+static void linear_epilogue(float *o, int64_t rows, int64_t N, const float *bias, dit_act act) {
+    if (!bias && act == DIT_ACT_NONE) return;
+    for (int64_t i = 0; i < rows; i++) {
+        float *row = o + i * N;
+        for (int64_t j = 0; j < N; j++) row[j] = act_apply(row[j] + (bias ? bias[j] : 0.0f), act);
+    }
+}
+
+/* out = act(x W^T + b): tiles of rows over the OpenMP threads (dynamic), each a single-threaded
+ * sgemm followed by its bias/activation while the tile is in cache (cpu_gemm.h says why). */
 static dit_status cpu_linear(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *w,
                              const dit_tensor *b, dit_act act) {
     DIT_TRY(dit_check_linear(be, out, x, w, b, F32, F32));
     int64_t M = dit_tensor_rows(x), K = dit_tensor_cols(x), N = w->ne[0];
     float *o = (float *)out->data;
-    if (M > 0 && N > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, (const float *)x->data,
-                    (int)K, (const float *)w->data, (int)K, 0.0f, o, (int)N);
+    const float *xd = (const float *)x->data, *wd = (const float *)w->data;
     const float *bias = b ? (const float *)b->data : NULL;
-    if (bias || act != DIT_ACT_NONE) {
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < M; i++) {
-            float *row = o + i * N;
-            for (int64_t j = 0; j < N; j++) row[j] = act_apply(row[j] + (bias ? bias[j] : 0.0f), act);
-        }
+    if (M <= 0 || N <= 0) return DIT_OK;
+    int nt = dit_cpu_blas_serial_begin();
+    int tile = dit_cpu_tile((int)M, nt, 16), tiles = (int)((M + tile - 1) / tile);
+    if ((double)M * N * K < (double)(1 << 21)) tiles = 1, tile = (int)M; /* small: one thread */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (tiles > 1)
+    for (int t = 0; t < tiles; t++) {
+        int64_t r0 = (int64_t)t * tile, m = M - r0 < tile ? M - r0 : tile;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)N, (int)K, 1.0f, xd + r0 * K, (int)K, wd,
+                    (int)K, 0.0f, o + r0 * N, (int)N);
+        linear_epilogue(o + r0 * N, m, N, bias, act);
     }
+    dit_cpu_blas_serial_end(nt);
     return DIT_OK;
 }
 
