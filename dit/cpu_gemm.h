@@ -37,4 +37,9 @@ void dit_cpu_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
  * share is small), tiles of at least min_tile items; returns the tile size. */
 int dit_cpu_tile(int n, int nt, int min_tile);
 
+/* Chunk size for `schedule(dynamic, c)` over n iterations: ~16 chunks per thread, >= 1.  The
+ * elementwise loops use it instead of a static split, so that a thread whose core is taken by
+ * another process delays one chunk, not half the loop. */
+long dit_cpu_chunk(long n);
+
 #endif

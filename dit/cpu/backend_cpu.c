@@ -141,7 +141,7 @@ static dit_status cpu_layer_norm(dit_backend *be, dit_tensor *out, const dit_ten
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
     const float *g = gamma ? gamma->data : NULL, *bt = beta ? beta->data : NULL;
     const float *sc = scale ? scale->data : NULL, *sh = shift ? shift->data : NULL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(M))
     for (int64_t i = 0; i < M; i++) {
         const float *xr = (const float *)x->data + i * C;
         float *orow = (float *)out->data + i * C;
@@ -168,7 +168,7 @@ static dit_status cpu_rms_norm(dit_backend *be, dit_tensor *out, const dit_tenso
     DIT_TRY(dit_check_rms_norm(be, out, x, gamma, F32, F32));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
     const float *g = gamma ? gamma->data : NULL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(M))
     for (int64_t i = 0; i < M; i++) {
         const float *xr = (const float *)x->data + i * C;
         float *orow = (float *)out->data + i * C;
@@ -188,7 +188,7 @@ static dit_status cpu_rope(dit_backend *be, dit_tensor *x, const dit_tensor *tab
     int64_t N = x->ne[0], H = x->ne[1], D = x->ne[2];
     DIT_TRY(dit_check_numel(be, "rope", "table", table, N * D));
     const float *tb = (const float *)table->data;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(N))
     for (int64_t n = 0; n < N; n++) {
         const float *cs = tb + n * D; /* D/2 pairs of (cos, sin) */
         for (int64_t h = 0; h < H; h++) {
@@ -208,7 +208,7 @@ static dit_status cpu_gated_add(dit_backend *be, dit_tensor *x, const dit_tensor
     DIT_TRY(dit_check_gated_add(be, x, y, gate, F32));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
     const float *g = gate ? gate->data : NULL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(M))
     for (int64_t i = 0; i < M; i++) {
         float *xr = (float *)x->data + i * C;
         const float *yr = (const float *)y->data + i * C;
@@ -222,7 +222,7 @@ static dit_status cpu_activation(dit_backend *be, dit_tensor *out, const dit_ten
     int64_t n = dit_tensor_numel(x);
     const float *xi = x->data;
     float *o = out->data;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(n))
     for (int64_t i = 0; i < n; i++) o[i] = act_apply(xi[i], act);
     return DIT_OK;
 }
@@ -233,7 +233,7 @@ static dit_status cpu_binary(dit_backend *be, const char *op, dit_tensor *out, c
     int64_t n = dit_tensor_numel(a);
     const float *pa = a->data, *pb = b->data;
     float *o = out->data;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(n))
     for (int64_t i = 0; i < n; i++) o[i] = mul ? pa[i] * pb[i] : pa[i] + pb[i];
     return DIT_OK;
 }

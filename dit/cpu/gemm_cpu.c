@@ -51,3 +51,8 @@ void dit_cpu_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
     }
     dit_cpu_blas_serial_end(nt);
 }
+
+long dit_cpu_chunk(long n) {
+    long c = n / ((long)omp_get_max_threads() * 16);
+    return c > 0 ? c : 1;
+}

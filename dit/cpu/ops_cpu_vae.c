@@ -46,7 +46,7 @@ static dit_status need_ndim(dit_backend *be, const char *op, const char *name, c
 
 /* out[co, ...] = b[co] (or 0) over a [Co, n] view. */
 static void fill_bias(float *o, const float *b, int64_t Co, int64_t n) {
-#pragma omp parallel for schedule(static) if (Co * n >= PAR_MIN)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(Co)) if (Co * n >= PAR_MIN)
     for (int64_t c = 0; c < Co; c++) {
         float v = b ? b[c] : 0.0f;
         float *row = o + c * n;
@@ -211,7 +211,7 @@ dit_status dit_cpu_channel_norm(dit_backend *be, dit_tensor *out, const dit_tens
     float *o = (float *)out->data;
     const float scale = (float)sqrt((double)C);
     const int64_t nblk = (S + NORM_BLOCK - 1) / NORM_BLOCK;
-#pragma omp parallel for schedule(static) if (C * S >= PAR_MIN)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(nblk)) if (C * S >= PAR_MIN)
     for (int64_t blk = 0; blk < nblk; blk++) {
         int64_t s0 = blk * NORM_BLOCK, n = S - s0 < NORM_BLOCK ? S - s0 : NORM_BLOCK;
         double ss[NORM_BLOCK];
@@ -250,7 +250,7 @@ dit_status dit_cpu_upsample2x(dit_backend *be, dit_tensor *out, const dit_tensor
     const float *xi = (const float *)x->data;
     float *o = (float *)out->data;
     const int64_t rows = C * T * H;
-#pragma omp parallel for schedule(static) if (rows * W >= PAR_MIN)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(rows)) if (rows * W >= PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         const float *src = xi + r * W;
         float *d0 = o + 2 * r * 2 * W; /* output rows 2y and 2y+1 of the same plane */
@@ -277,7 +277,7 @@ dit_status dit_cpu_transpose(dit_backend *be, dit_tensor *out, const dit_tensor 
     const float *xi = (const float *)x->data;
     float *o = (float *)out->data;
     const int64_t nbr = (R + TR_BLOCK - 1) / TR_BLOCK;
-#pragma omp parallel for schedule(static) if (R * C >= PAR_MIN)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(nbr)) if (R * C >= PAR_MIN)
     for (int64_t bi = 0; bi < nbr; bi++) {
         int64_t i0 = bi * TR_BLOCK, i1 = i0 + TR_BLOCK < R ? i0 + TR_BLOCK : R;
         for (int64_t j0 = 0; j0 < C; j0 += TR_BLOCK) {
