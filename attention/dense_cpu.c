@@ -1,9 +1,10 @@
 /* dense_cpu.c — dense softmax attention on the CPU in f32: the reference.
  *
  * O[i,h,:] = sum_j softmax_j(scale * q_ih . k_jh + bias[h,i,j]) v_jh, keys j >=
- * kv_valid excluded.  Scores are built per head in chunks of query rows with
- * OpenBLAS (strided views of the [S, H, D] layout), softmax in double-free f32
- * with max subtraction.  Checked by tests/test_attn.c against a scalar loop
+ * kv_valid excluded.  Work items of (head, 64 query rows) go to the OpenMP
+ * threads dynamically; each builds its scores with single-threaded OpenBLAS
+ * (strided views of the [S, H, D] layout), softmax in f32 with max
+ * subtraction, then P V (dit/cpu_gemm.h: why not OpenBLAS's threads).  Checked by tests/test_attn.c against a scalar loop
  * and by the Wan and umT5 goldens.
  */
 #include "attn.h"
@@ -12,7 +13,9 @@
 #include <math.h>   /* expf, sqrtf, INFINITY */
 #include <stdlib.h> /* malloc, free */
 
-#define CHUNK 256
+#include "../dit/cpu_gemm.h" /* dit_cpu_blas_serial_begin/end */
+
+#define QBLOCK 64 /* query rows per work item */
 
 dit_status attn_dense_cpu(dit_backend *be, const attn_call *call, dit_tensor *out, const dit_tensor *q,
                           const dit_tensor *k, const dit_tensor *v) {
@@ -23,17 +26,26 @@ dit_status attn_dense_cpu(dit_backend *be, const attn_call *call, dit_tensor *ou
     if (call->bias && dit_tensor_numel(call->bias) != H * Sq * Sk)
         return DIT_FAIL(&be->err, DIT_ERR_SHAPE, "attention: bias must be [%lld, %lld, %lld]", (long long)H,
                         (long long)Sq, (long long)Sk);
-    float *S = malloc((size_t)CHUNK * (size_t)nk * sizeof(float));
-    if (!S) return DIT_FAIL(&be->err, DIT_ERR_OOM, "attention: score buffer %lld x %lld", (long long)CHUNK, (long long)nk);
     const float *Q = q->data, *K = k->data, *V = v->data;
     float *O = out->data;
     int ld = (int)(H * D);
-    for (int64_t h = 0; h < H; h++) {
-        for (int64_t i0 = 0; i0 < Sq; i0 += CHUNK) {
-            int64_t m = Sq - i0 < CHUNK ? Sq - i0 : CHUNK;
+    int64_t nqb = (Sq + QBLOCK - 1) / QBLOCK, items = H * nqb;
+    int failed = 0, nt = dit_cpu_blas_serial_begin();
+    /* One work item = (head, block of QBLOCK query rows): scores, softmax and P V with
+     * single-threaded sgemms, items handed out dynamically (cpu_gemm.h says why). */
+#pragma omp parallel num_threads(nt)
+    {
+        float *S = malloc((size_t)QBLOCK * (size_t)nk * sizeof(float) + sizeof(float));
+        if (!S) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t it = 0; it < items; it++) {
+            if (!S) continue;
+            int64_t h = it / nqb, i0 = (it % nqb) * QBLOCK, m = Sq - i0 < QBLOCK ? Sq - i0 : QBLOCK;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)nk, (int)D, scale, Q + (i0 * H + h) * D,
                         ld, K + h * D, ld, 0.0f, S, (int)nk);
-#pragma omp parallel for schedule(static)
             for (int64_t r = 0; r < m; r++) {
                 float *row = S + r * nk;
                 if (bias) {
@@ -53,7 +65,10 @@ dit_status attn_dense_cpu(dit_backend *be, const attn_call *call, dit_tensor *ou
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)D, (int)nk, 1.0f, S, (int)nk,
                         V + h * D, ld, 0.0f, O + (i0 * H + h) * D, ld);
         }
+        free(S);
     }
-    free(S);
+    dit_cpu_blas_serial_end(nt);
+    if (failed)
+        return DIT_FAIL(&be->err, DIT_ERR_OOM, "attention: score buffer %d x %lld", QBLOCK, (long long)nk);
     return DIT_OK;
 }

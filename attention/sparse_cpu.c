@@ -17,6 +17,7 @@
 #endif
 
 #include "../dit/op_check.h" /* dit_check_operand, DIT_MASK */
+#include "../dit/cpu_gemm.h" /* dit_cpu_blas_serial_begin/end */
 
 double attn_cpu_scale(const attn_call *call, int64_t D) {
     return call->scale > 0 ? (double)call->scale : 1.0 / sqrt((double)D);
@@ -109,24 +110,9 @@ dit_status attn_sel_finish(dit_backend *be, attn_selection *sel, const uint8_t *
 
 /* ---- the block-sparse kernel ---- */
 
-int attn_cpu_blas_serial_begin(void) {
-#ifdef _OPENMP
-    int nt = omp_get_max_threads();
-    openblas_set_num_threads(1); /* (the OpenMP build also sets this thread's OpenMP count to 1) */
-    return nt;
-#else
-    return 1;
-#endif
-}
+int attn_cpu_blas_serial_begin(void) { return dit_cpu_blas_serial_begin(); }
 
-void attn_cpu_blas_serial_end(int nt) {
-#ifdef _OPENMP
-    openblas_set_num_threads(nt);
-    omp_set_num_threads(nt);
-#else
-    (void)nt;
-#endif
-}
+void attn_cpu_blas_serial_end(int nt) { dit_cpu_blas_serial_end(nt); }
 
 /* Exact version: double accumulation, one query at a time (the oracle the fast kernel is tested
  * against, tests/test_attn_sparse.c). */

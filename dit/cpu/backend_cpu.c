@@ -9,6 +9,7 @@
 #include "../op_check.h"
 #include "../cpu_threads.h" /* dit_cpu_cores_available, dit_cpu_wait_policy */
 #include "cpu_internal.h"   /* dit_cpu_state, dit_cpu_workspace, VAE op entries */
+#include "../cpu_gemm.h"      /* dit_cpu_blas_serial_begin/end, dit_cpu_tile */
 
 #include <cblas.h>  /* cblas_sgemm (OpenBLAS) */
 #include <math.h>   /* tanhf, erff, expf, sqrt */
@@ -102,22 +103,35 @@ static inline float act_apply(float v, dit_act act) {
     }
 }
 
+static void linear_epilogue(float *o, int64_t rows, int64_t N, const float *bias, dit_act act) {
+    if (!bias && act == DIT_ACT_NONE) return;
+    for (int64_t i = 0; i < rows; i++) {
+        float *row = o + i * N;
+        for (int64_t j = 0; j < N; j++) row[j] = act_apply(row[j] + (bias ? bias[j] : 0.0f), act);
+    }
+}
+
+/* out = act(x W^T + b): tiles of rows over the OpenMP threads (dynamic), each a single-threaded
+ * sgemm followed by its bias/activation while the tile is in cache (cpu_gemm.h says why). */
 static dit_status cpu_linear(dit_backend *be, dit_tensor *out, const dit_tensor *x, const dit_tensor *w,
                              const dit_tensor *b, dit_act act) {
     DIT_TRY(dit_check_linear(be, out, x, w, b, F32, F32));
     int64_t M = dit_tensor_rows(x), K = dit_tensor_cols(x), N = w->ne[0];
     float *o = (float *)out->data;
-    if (M > 0 && N > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, (const float *)x->data,
-                    (int)K, (const float *)w->data, (int)K, 0.0f, o, (int)N);
+    const float *xd = (const float *)x->data, *wd = (const float *)w->data;
     const float *bias = b ? (const float *)b->data : NULL;
-    if (bias || act != DIT_ACT_NONE) {
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < M; i++) {
-            float *row = o + i * N;
-            for (int64_t j = 0; j < N; j++) row[j] = act_apply(row[j] + (bias ? bias[j] : 0.0f), act);
-        }
+    if (M <= 0 || N <= 0) return DIT_OK;
+    int nt = dit_cpu_blas_serial_begin();
+    int tile = dit_cpu_tile((int)M, nt, 16), tiles = (int)((M + tile - 1) / tile);
+    if ((double)M * N * K < (double)(1 << 21)) tiles = 1, tile = (int)M; /* small: one thread */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (tiles > 1)
+    for (int t = 0; t < tiles; t++) {
+        int64_t r0 = (int64_t)t * tile, m = M - r0 < tile ? M - r0 : tile;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)N, (int)K, 1.0f, xd + r0 * K, (int)K, wd,
+                    (int)K, 0.0f, o + r0 * N, (int)N);
+        linear_epilogue(o + r0 * N, m, N, bias, act);
     }
+    dit_cpu_blas_serial_end(nt);
     return DIT_OK;
 }
 
@@ -127,7 +141,7 @@ static dit_status cpu_layer_norm(dit_backend *be, dit_tensor *out, const dit_ten
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
     const float *g = gamma ? gamma->data : NULL, *bt = beta ? beta->data : NULL;
     const float *sc = scale ? scale->data : NULL, *sh = shift ? shift->data : NULL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(M))
     for (int64_t i = 0; i < M; i++) {
         const float *xr = (const float *)x->data + i * C;
         float *orow = (float *)out->data + i * C;
@@ -154,7 +168,7 @@ static dit_status cpu_rms_norm(dit_backend *be, dit_tensor *out, const dit_tenso
     DIT_TRY(dit_check_rms_norm(be, out, x, gamma, F32, F32));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
     const float *g = gamma ? gamma->data : NULL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(M))
     for (int64_t i = 0; i < M; i++) {
         const float *xr = (const float *)x->data + i * C;
         float *orow = (float *)out->data + i * C;
@@ -174,7 +188,7 @@ static dit_status cpu_rope(dit_backend *be, dit_tensor *x, const dit_tensor *tab
     int64_t N = x->ne[0], H = x->ne[1], D = x->ne[2];
     DIT_TRY(dit_check_numel(be, "rope", "table", table, N * D));
     const float *tb = (const float *)table->data;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(N))
     for (int64_t n = 0; n < N; n++) {
         const float *cs = tb + n * D; /* D/2 pairs of (cos, sin) */
         for (int64_t h = 0; h < H; h++) {
@@ -194,7 +208,7 @@ static dit_status cpu_gated_add(dit_backend *be, dit_tensor *x, const dit_tensor
     DIT_TRY(dit_check_gated_add(be, x, y, gate, F32));
     int64_t M = dit_tensor_rows(x), C = dit_tensor_cols(x);
     const float *g = gate ? gate->data : NULL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(M))
     for (int64_t i = 0; i < M; i++) {
         float *xr = (float *)x->data + i * C;
         const float *yr = (const float *)y->data + i * C;
@@ -208,7 +222,7 @@ static dit_status cpu_activation(dit_backend *be, dit_tensor *out, const dit_ten
     int64_t n = dit_tensor_numel(x);
     const float *xi = x->data;
     float *o = out->data;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(n))
     for (int64_t i = 0; i < n; i++) o[i] = act_apply(xi[i], act);
     return DIT_OK;
 }
@@ -219,7 +233,7 @@ static dit_status cpu_binary(dit_backend *be, const char *op, dit_tensor *out, c
     int64_t n = dit_tensor_numel(a);
     const float *pa = a->data, *pb = b->data;
     float *o = out->data;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(n))
     for (int64_t i = 0; i < n; i++) o[i] = mul ? pa[i] * pb[i] : pa[i] + pb[i];
     return DIT_OK;
 }

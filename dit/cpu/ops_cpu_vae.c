@@ -10,8 +10,9 @@
  * activations).  1x1 spatial kernels skip the unrolling and read the frame in
  * place; 1x1x1 kernels are a single GEMM.  The column buffer is capped at
  * COL_BYTES and lives in the backend's workspace, so steady-state calls do no
- * allocation.  sgemm is always called from serial code (OpenBLAS keeps its own
- * threads); the unrolling and elementwise loops use OpenMP.
+ * allocation.  The row tiles go to the OpenMP threads dynamically, each with its
+ * own column buffer and single-threaded sgemms into its own output rows
+ * (dit/cpu_gemm.h: why not OpenBLAS's threads); elementwise loops use OpenMP.
  *
  * Checked by tests/test_ops_vae.c against naive loops (odd sizes, every padding
  * combination, aliasing cases) and end to end by tests/test_vae.c.
@@ -23,7 +24,10 @@
 #include <math.h>   /* sqrt */
 #include <string.h> /* memset, memcpy, memmove */
 
+#include "../cpu_gemm.h" /* dit_cpu_sgemm, dit_cpu_blas_serial_begin/end, dit_cpu_tile */
 #include "../op_check.h" /* dit_check_operand, DIT_MASK */
+
+#include <omp.h> /* omp_get_thread_num */
 
 #define F32 DIT_MASK(DIT_DTYPE_F32)
 #define COL_BYTES ((size_t)4 << 20) /* target size of one conv3d column buffer */
@@ -42,7 +46,7 @@ static dit_status need_ndim(dit_backend *be, const char *op, const char *name, c
 
 /* out[co, ...] = b[co] (or 0) over a [Co, n] view. */
 static void fill_bias(float *o, const float *b, int64_t Co, int64_t n) {
-#pragma omp parallel for schedule(static) if (Co * n >= PAR_MIN)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(Co)) if (Co * n >= PAR_MIN)
     for (int64_t c = 0; c < Co; c++) {
         float v = b ? b[c] : 0.0f;
         float *row = o + c * n;
@@ -117,26 +121,36 @@ dit_status dit_cpu_conv3d(dit_backend *be, dit_tensor *out, const dit_tensor *x,
 
     /* 1x1x1 without padding: one GEMM over all frames. */
     if (kt == 1 && kh == 1 && kw == 1 && ph == 0 && pw == 0 && pt0 == 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Co, (int)(T * HWi), (int)Ci, 1.0f, wt, (int)Ci, xi,
-                    (int)(T * HWi), 1.0f, o, (int)ldo);
+        dit_cpu_sgemm(CblasNoTrans, CblasNoTrans, (int)Co, (int)(T * HWi), (int)Ci, 1.0f, wt, (int)Ci, xi,
+                      (int)(T * HWi), 1.0f, o, (int)ldo);
         return DIT_OK;
     }
     int direct = kh == 1 && kw == 1 && ph == 0 && pw == 0; /* read frames in place */
-    int64_t nr = Ho;
+    const int nt0 = dit_cpu_blas_serial_begin(); /* restored at the end */
+    int nt = nt0;
+    /* row tiles: ~4 per thread, at least 256 output pixels each, a column buffer of at most COL_BYTES */
+    int64_t nr = dit_cpu_tile((int)Ho, nt, (int)((256 + Wo - 1) / Wo));
     if (!direct) {
         size_t row_bytes = (size_t)K2 * (size_t)Wo * sizeof(float);
-        nr = (int64_t)(COL_BYTES / (row_bytes ? row_bytes : 1));
-        if (nr < 1) nr = 1;
-        if (nr > Ho) nr = Ho;
+        int64_t cap = (int64_t)(COL_BYTES / (row_bytes ? row_bytes : 1));
+        if (nr > cap) nr = cap;
     }
+    if (nr < 1) nr = 1;
+    if (nr > Ho) nr = Ho;
+    const int64_t ntiles = (Ho + nr - 1) / nr;
+    if (nt > ntiles) nt = (int)ntiles;
     size_t wk_floats = kt > 1 ? (size_t)(Co * kt * K2) : 0;
-    size_t col_floats = direct ? 0 : (size_t)(K2 * nr * Wo);
+    size_t col_floats = direct ? 0 : (size_t)(K2 * nr * Wo) + 16; /* one buffer per thread */
     float *ws = NULL;
-    DIT_TRY(dit_cpu_workspace(be, (wk_floats + col_floats + 16) * sizeof(float), &ws));
+    dit_status st = dit_cpu_workspace(be, (wk_floats + (size_t)nt * col_floats + 16) * sizeof(float), &ws);
+    if (st != DIT_OK) {
+        dit_cpu_blas_serial_end(nt0);
+        return st;
+    }
     const float *wk = wt; /* [kt][Co][K2] */
     if (kt > 1) {
         float *rp = ws;
-#pragma omp parallel for schedule(static) if (Co * Ci * kt * kh * kw >= PAR_MIN)
+#pragma omp parallel for schedule(static) num_threads(nt) if (Co * Ci * kt * kh * kw >= PAR_MIN)
         for (int64_t co = 0; co < Co; co++)
             for (int64_t ci = 0; ci < Ci; ci++)
                 for (int64_t dt = 0; dt < kt; dt++)
@@ -144,9 +158,12 @@ dit_status dit_cpu_conv3d(dit_backend *be, dit_tensor *out, const dit_tensor *x,
                            (size_t)(kh * kw) * sizeof(float));
         wk = rp;
     }
-    float *col = ws + wk_floats;
-    for (int64_t r0 = 0; r0 < Ho; r0 += nr) {
-        int64_t m = Ho - r0 < nr ? Ho - r0 : nr;
+    /* Row tiles over the threads (dynamic): each thread unrolls its rows of every input frame into
+     * its own column buffer and runs single-threaded sgemms into its own output rows. */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (ntiles > 1)
+    for (int64_t tix = 0; tix < ntiles; tix++) {
+        float *col = ws + wk_floats + (size_t)omp_get_thread_num() * col_floats;
+        int64_t r0 = tix * nr, m = Ho - r0 < nr ? Ho - r0 : nr;
         for (int64_t ti = 0; ti < T; ti++) {
             int used = 0;
             for (int64_t dt = 0; dt < kt; dt++) {
@@ -155,7 +172,7 @@ dit_status dit_cpu_conv3d(dit_backend *be, dit_tensor *out, const dit_tensor *x,
                 const float *B;
                 int ldb;
                 if (direct) {
-                    B = xi + ti * HWi;
+                    B = xi + ti * HWi + r0 * Wo;
                     ldb = (int)(T * HWi);
                 } else {
                     if (!used) im2col_frame(col, xi, Ci, T, H, W, ti, r0, m, kh, kw, ph, pw, Wo);
@@ -168,6 +185,7 @@ dit_status dit_cpu_conv3d(dit_backend *be, dit_tensor *out, const dit_tensor *x,
             }
         }
     }
+    dit_cpu_blas_serial_end(nt0);
     return DIT_OK;
 }
 
@@ -193,7 +211,7 @@ dit_status dit_cpu_channel_norm(dit_backend *be, dit_tensor *out, const dit_tens
     float *o = (float *)out->data;
     const float scale = (float)sqrt((double)C);
     const int64_t nblk = (S + NORM_BLOCK - 1) / NORM_BLOCK;
-#pragma omp parallel for schedule(static) if (C * S >= PAR_MIN)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(nblk)) if (C * S >= PAR_MIN)
     for (int64_t blk = 0; blk < nblk; blk++) {
         int64_t s0 = blk * NORM_BLOCK, n = S - s0 < NORM_BLOCK ? S - s0 : NORM_BLOCK;
         double ss[NORM_BLOCK];
@@ -232,7 +250,7 @@ dit_status dit_cpu_upsample2x(dit_backend *be, dit_tensor *out, const dit_tensor
     const float *xi = (const float *)x->data;
     float *o = (float *)out->data;
     const int64_t rows = C * T * H;
-#pragma omp parallel for schedule(static) if (rows * W >= PAR_MIN)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(rows)) if (rows * W >= PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         const float *src = xi + r * W;
         float *d0 = o + 2 * r * 2 * W; /* output rows 2y and 2y+1 of the same plane */
@@ -259,7 +277,7 @@ dit_status dit_cpu_transpose(dit_backend *be, dit_tensor *out, const dit_tensor 
     const float *xi = (const float *)x->data;
     float *o = (float *)out->data;
     const int64_t nbr = (R + TR_BLOCK - 1) / TR_BLOCK;
-#pragma omp parallel for schedule(static) if (R * C >= PAR_MIN)
+#pragma omp parallel for schedule(dynamic, dit_cpu_chunk(nbr)) if (R * C >= PAR_MIN)
     for (int64_t bi = 0; bi < nbr; bi++) {
         int64_t i0 = bi * TR_BLOCK, i1 = i0 + TR_BLOCK < R ? i0 + TR_BLOCK : R;
         for (int64_t j0 = 0; j0 < C; j0 += TR_BLOCK) {
