@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # gpu_round.sh — one GPU call of the tiny model's training, with everything that belongs to it:
+#   0. optionally (VAE_MIN > 0) the whole VAE first; the DiT then learns the new encoder's latents;
 #   1. the DiT (stage dit, then optionally sla) and the VAE decoder (stage dec: encoder frozen,
 #      so the DiT's latents stay valid) train side by side, two processes on the one GPU
 #      (each alone leaves most of an H200 idle);
@@ -13,8 +14,11 @@
 # Usage (repo root, GPU machine; carry .whl, .deps and RESUME_DIR):
 #   OUT=... bash tools/tiny/gpu_round.sh RESUME_DIR DIT_MIN DEC_MIN [SLA_MIN]
 # Env: DIT_SET / DEC_SET / SLA_SET (train.py --set items), DIT_TOTAL / DEC_TOTAL / SLA_TOTAL
-# (--total-minutes), COMPILE=1 (torch.compile the DiT), EVAL=0 to skip step 2-3.
-# Checked on the CPU with PRESET=toy (tools/tiny/dry_run.sh runs the same train.py stages).
+# (--total-minutes), VAE_MIN / VAE_SET / VAE_TOTAL (step 0), COMPILE=1 (torch.compile the DiT),
+# EVAL=0 to skip steps 2-3, EVAL_SETS=held (held-out set only), EVAL_N / EVAL_BATCH, MARGIN_S
+# (seconds a process may run past its minutes before `timeout` stops it).
+# Checked on the CPU at toy scale (PRESET=toy EVAL_N=2 EVAL_BATCH=2 MARGIN_S=900) and in three
+# H200 calls (docs/tiny_model.md §11).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 RESUME=${1:?usage: gpu_round.sh RESUME_DIR DIT_MIN DEC_MIN [SLA_MIN]}
